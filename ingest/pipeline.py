@@ -1,0 +1,197 @@
+"""The ingest pipeline: sources -> fetch -> parse -> chunk -> index, one document at a time.
+
+A failure on one document is reported and leaves every stored document, its own previous
+version included, as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ingest.chunk import chunk
+from ingest.fetch import fetch_url, read_file
+from ingest.index import document_version, index_passages
+from ingest.mirror import Mirror
+from ingest.parse import detect_parser, parse
+from ingest.sources import check_id, load_registry, make_id
+from kb.config import Settings
+from kb.embedding import Embedder
+from kb.errors import KbError, NotFoundError, UsageError
+from kb.store import Store
+from kb.types import Fetched, Source
+
+EventHandler = Callable[[str, dict], None]
+
+
+@dataclass
+class DocumentResult:
+    """What happened to one document."""
+
+    doc_id: str
+    status: str  # "ingested", "unchanged", "skipped" or "failed"
+    passages: int = 0
+    message: str = ""
+    seconds: float = 0.0
+
+
+class Pipeline:
+    """Ingests sources into a store; the embedder is loaded only when something needs embedding."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder | None = None,
+                 on_event: EventHandler | None = None):
+        self.settings = settings
+        self.store = store
+        self._embedder = embedder
+        self.on_event = on_event or (lambda event, info: None)
+        self.mirror = Mirror.open(settings.mirror, settings) if settings.mirror else None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self.on_event("loading-model", {})
+            self._embedder = Embedder(self.settings)
+        return self._embedder
+
+    def sources(self) -> list[Source]:
+        """The registry's documents followed by those users added."""
+        return load_registry(self.settings.sources_file) + self.store.catalogue.user_sources()
+
+    def ingest(self, only: list[str] | None = None, force: bool = False) -> list[DocumentResult]:
+        """Bring every (or every named) source up to date."""
+        sources = self.sources()
+        if only:
+            known = {source.id for source in sources}
+            unknown = [doc_id for doc_id in only if doc_id not in known]
+            if unknown:
+                raise NotFoundError(f"unknown document id: {', '.join(unknown)} (see `kb list --all`)")
+            sources = [source for source in sources if source.id in only]
+        self.on_event("start", {"total": len(sources)})
+        results = [self.ingest_one(source, force=force) for source in sources]
+        self.on_event("done", {"results": results})
+        return results
+
+    def ingest_one(self, source: Source, force: bool = False) -> DocumentResult:
+        """Fetch, parse, chunk and index one source; never raises for a document problem."""
+        started = time.perf_counter()
+        self.on_event("document", {"doc_id": source.id, "stage": "fetching"})
+        try:
+            fetched = self.obtain(source)
+            if fetched is None:
+                result = DocumentResult(source.id, "skipped",
+                                        message=f"not in the mirror {self.settings.mirror}")
+            else:
+                result = self._index(source, fetched, force)
+        except KbError as exc:
+            result = DocumentResult(source.id, "failed", message=str(exc))
+        result.seconds = time.perf_counter() - started
+        self.on_event("result", {"result": result})
+        return result
+
+    def obtain(self, source: Source) -> Fetched | None:
+        """The source's bytes: its local file, the mirror's copy, or a download."""
+        if source.path:
+            return read_file(Path(source.path), self.settings)
+        if self.mirror is not None:
+            return self.mirror.fetch(source.canonical_url)
+        return fetch_url(source.fetch_url or source.canonical_url, self.settings)
+
+    def _index(self, source: Source, fetched: Fetched, force: bool) -> DocumentResult:
+        parser = source.parser or detect_parser(fetched)
+        version = document_version(fetched, parser, self.settings.max_passage_tokens,
+                                   self.embed_model_name())
+        live = self.store.catalogue.document(source.id)
+        if live and live["version"] == version and not force:
+            return DocumentResult(source.id, "unchanged", passages=live["passages"])
+        self.on_event("document", {"doc_id": source.id, "stage": "parsing"})
+        document = parse(fetched, hint=parser)
+        passages = chunk(document, source, self.embedder.count_tokens,
+                         self.settings.max_passage_tokens)
+        self.on_event("document", {"doc_id": source.id, "stage": "embedding",
+                                   "passages": len(passages)})
+        index_passages(self.store, self.embedder, source, fetched, version, parser, passages,
+                       on_progress=lambda done, total: self.on_event(
+                           "embedded", {"doc_id": source.id, "done": done, "total": total}))
+        return DocumentResult(source.id, "ingested", passages=len(passages))
+
+    def embed_model_name(self) -> str:
+        """Name of the embedding model without loading it."""
+        return Path(self.settings.embed_model).name if self.settings.embed_model else "all-MiniLM-L6-v2"
+
+
+def is_url(target: str) -> bool:
+    """True for http(s) URLs, the only URLs `kb add` accepts."""
+    return urlparse(target).scheme in ("http", "https")
+
+
+def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentResult:
+    """Register a URL or local file as a user document and ingest it; undo the registration on failure."""
+    settings, catalogue = pipeline.settings, pipeline.store.catalogue
+    if not target.strip():
+        raise UsageError("give a URL (http or https) or the path of a file to add")
+    if "://" in target and not is_url(target):
+        raise UsageError(f"only http(s) URLs or local files can be added, not '{target}'")
+    if is_url(target):
+        fetched, local_copy = fetch_url(target, settings), None
+        canonical_url = metadata.pop("url", "") or target
+    else:
+        path = Path(target).expanduser()
+        fetched = read_file(path, settings)
+        canonical_url = metadata.pop("url", "") or path.resolve().as_uri()
+        local_copy = path
+    parser = metadata.pop("parser", "") or detect_parser(fetched)
+    title = metadata.pop("title", "") or parse(fetched, hint=parser).title or _name_of(target)
+    doc_id = check_id(metadata.pop("doc_id", "") or make_id(title))
+    registry_ids = {source.id for source in load_registry(settings.sources_file)}
+    if doc_id in registry_ids or catalogue.document(doc_id) or any(
+            s.id == doc_id for s in catalogue.user_sources()):
+        raise UsageError(f"a document with id '{doc_id}' already exists; choose another with --id")
+    source = Source(id=doc_id, title=title, canonical_url=canonical_url, parser=parser,
+                    origin="user", fetch_url=target if is_url(target) else "",
+                    **{key: value for key, value in metadata.items() if value})
+    if local_copy is not None:
+        source = replace(source, path=str(_keep_copy(local_copy, doc_id, settings)))
+    catalogue.add_user_source(source)
+    try:
+        return pipeline._index(source, fetched, force=True)
+    except BaseException:
+        catalogue.remove_user_source(doc_id)
+        if source.path:
+            Path(source.path).unlink(missing_ok=True)
+        raise
+
+
+def remove_document(pipeline: Pipeline, doc_id: str) -> str:
+    """Remove a document's passages; a user document is forgotten, a registry one returns on ingest."""
+    catalogue = pipeline.store.catalogue
+    user = {source.id: source for source in catalogue.user_sources()}
+    if catalogue.document(doc_id) is None and doc_id not in user:
+        raise NotFoundError(f"no document with id '{doc_id}' (see `kb list`)")
+    pipeline.store.remove_document(doc_id)
+    if doc_id in user:
+        catalogue.remove_user_source(doc_id)
+        if user[doc_id].path:
+            Path(user[doc_id].path).unlink(missing_ok=True)
+        return f"removed {doc_id}"
+    return (f"removed {doc_id} from the index; it is in the source registry, so `kb ingest` "
+            "will bring it back")
+
+
+def _keep_copy(path: Path, doc_id: str, settings: Settings) -> Path:
+    """Copy a user's file into the data directory (atomically), so it survives the original."""
+    settings.user_files_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.user_files_dir / f"{doc_id}{path.suffix.lower()}"
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(path, partial)
+    partial.replace(target)
+    return target
+
+
+def _name_of(target: str) -> str:
+    """A readable name for a URL or path, used when no title is known."""
+    stem = Path(urlparse(target).path if is_url(target) else target).stem
+    return stem.replace("-", " ").replace("_", " ").strip() or target

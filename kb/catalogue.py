@@ -1,0 +1,181 @@
+"""The catalogue: a small SQLite database of documents, their current version, and passage text.
+
+It is the source of truth for which version of a document is live. Switching a document to a new
+version (new passages in, old ones out, version pointer moved) is one SQLite transaction, so
+readers see the old version or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kb.errors import NotFoundError, StoreError
+from kb.types import Fetched, Passage, Source
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    issuer TEXT, jurisdiction TEXT, doc_type TEXT, date TEXT,
+    canonical_url TEXT, origin TEXT, parser TEXT,
+    version TEXT NOT NULL,
+    sha256 TEXT, fetched_at TEXT, final_url TEXT, content_type TEXT, fetched_from TEXT,
+    passages INTEGER NOT NULL DEFAULT 0,
+    embed_model TEXT, ingested_at TEXT
+);
+CREATE TABLE IF NOT EXISTS passages (
+    vector_id TEXT PRIMARY KEY,          -- passage_id@version, the id in the vector store
+    passage_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    locator TEXT NOT NULL, kind TEXT, url TEXT,
+    heading_path TEXT, context TEXT, text TEXT NOT NULL, tokens INTEGER
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, ordinal);
+CREATE INDEX IF NOT EXISTS passages_pid ON passages(passage_id);
+CREATE TABLE IF NOT EXISTS user_sources (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,                -- JSON of kb.types.Source
+    added_at TEXT NOT NULL
+);
+"""
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601, seconds precision."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Catalogue:
+    """Documents, versions and passages in SQLite (WAL mode, so reads never wait on a writer)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, timeout=30, check_same_thread=False,
+                                      isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the catalogue {path} cannot be opened: {exc}") from exc
+
+    @contextmanager
+    def transaction(self):
+        """One atomic write: everything inside commits together or not at all."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # Documents -----------------------------------------------------------------------------
+
+    def documents(self) -> list[dict]:
+        """Every live document with its metadata and passage count, by id."""
+        rows = self.db.execute("SELECT * FROM documents ORDER BY doc_id").fetchall()
+        return [dict(row) for row in rows]
+
+    def document(self, doc_id: str) -> dict | None:
+        """One live document, or None."""
+        row = self.db.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return dict(row) if row else None
+
+    def live_versions(self) -> dict[str, str]:
+        """doc_id -> live version."""
+        return dict(self.db.execute("SELECT doc_id, version FROM documents").fetchall())
+
+    def switch_version(self, source: Source, fetched: Fetched, version: str, parser: str,
+                       passages: list[Passage], embed_model: str) -> None:
+        """Make `version` the live one: its passages in, the previous version's out, atomically."""
+        rows = [(f"{p.passage_id}@{version}", p.passage_id, p.doc_id, version, p.ordinal, p.locator,
+                 p.kind, p.url, json.dumps(p.heading_path), p.context, p.text, p.tokens)
+                for p in passages]
+        with self.transaction() as db:
+            db.execute("DELETE FROM passages WHERE doc_id=?", (source.id,))
+            db.execute(
+                """INSERT OR REPLACE INTO documents (doc_id, title, issuer, jurisdiction, doc_type, date,
+                   canonical_url, origin, parser, version, sha256, fetched_at, final_url, content_type,
+                   fetched_from, passages, embed_model, ingested_at)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (source.id, source.title, source.issuer, source.jurisdiction, source.doc_type,
+                 source.date, source.canonical_url, source.origin, parser, version, fetched.sha256,
+                 fetched.fetched_at, fetched.final_url, fetched.content_type, fetched.origin,
+                 len(passages), embed_model, now_iso()))
+            db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def remove_document(self, doc_id: str) -> None:
+        """Forget a document and its passages."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM passages WHERE doc_id=?", (doc_id,))
+            db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+
+    # Passages ------------------------------------------------------------------------------
+
+    def passages(self, doc_id: str) -> list[Passage]:
+        """The live passages of a document, in document order."""
+        if self.document(doc_id) is None:
+            raise NotFoundError(f"no document with id '{doc_id}' (see `kb list`)")
+        rows = self.db.execute(
+            """SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url
+               FROM passages p JOIN documents d USING (doc_id)
+               WHERE p.doc_id=? ORDER BY p.ordinal""", (doc_id,)).fetchall()
+        return [_passage(row) for row in rows]
+
+    def passages_by_vector_id(self, vector_ids: list[str]) -> dict[str, Passage]:
+        """Live passages for vector-store ids; ids of replaced versions are simply absent."""
+        if not vector_ids:
+            return {}
+        marks = ",".join("?" * len(vector_ids))
+        rows = self.db.execute(
+            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url
+                FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
+                WHERE p.vector_id IN ({marks})""", vector_ids).fetchall()
+        return {row["vector_id"]: _passage(row) for row in rows}
+
+    def vector_ids(self, doc_id: str) -> list[str]:
+        """Vector-store ids of a document's live passages."""
+        rows = self.db.execute("SELECT vector_id FROM passages WHERE doc_id=?", (doc_id,))
+        return [row[0] for row in rows]
+
+    # User-added sources --------------------------------------------------------------------
+
+    def user_sources(self) -> list[Source]:
+        """Documents people added with `kb add`, re-ingested with the registry."""
+        rows = self.db.execute("SELECT source FROM user_sources ORDER BY doc_id").fetchall()
+        return [Source(**json.loads(row[0])) for row in rows]
+
+    def add_user_source(self, source: Source) -> None:
+        """Remember a user-added document."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO user_sources VALUES (?,?,?)",
+                       (source.id, json.dumps(asdict(source)), now_iso()))
+
+    def remove_user_source(self, doc_id: str) -> None:
+        """Forget a user-added document's registration."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM user_sources WHERE doc_id=?", (doc_id,))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _passage(row: sqlite3.Row) -> Passage:
+    metadata = {key: row[key] or "" for key in
+                ("title", "issuer", "jurisdiction", "doc_type", "date", "canonical_url")}
+    return Passage(
+        passage_id=row["passage_id"], doc_id=row["doc_id"], title=row["title"],
+        locator=row["locator"], url=row["url"], text=row["text"],
+        heading_path=json.loads(row["heading_path"] or "[]"), context=row["context"] or "",
+        kind=row["kind"] or "", ordinal=row["ordinal"], tokens=row["tokens"] or 0,
+        metadata=metadata,
+    )

@@ -1,0 +1,272 @@
+"""The `kb` command line: ingest, add, list, show, remove and search the policy knowledge base."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+import click
+
+from kb.config import Settings, load_settings
+from kb.errors import KbError, UsageError
+
+EXAMPLES = """
+\b
+Examples:
+  kb ingest --mirror ../shared/corpus      index the default corpus from an offline mirror
+  kb search "Can my employer use emotion recognition at work?"
+  kb show eu-ai-act "Article 5"            read a provision
+  kb add ./guidance.pdf --title "National AI guidance" --jurisdiction FR
+  kb list --json                           the documents and their passage counts, for scripts
+"""
+
+
+class KbGroup(click.Group):
+    """Turns every KbError into a one-line message and its exit code, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KbError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=KbGroup, epilog=EXAMPLES)
+@click.option("--home", type=click.Path(file_okay=False), envvar="KB_HOME",
+              help="Data directory (default: the user data dir; env KB_HOME).")
+@click.version_option(package_name="policy-kb")
+@click.pass_context
+def cli(ctx, home):
+    """policy-kb: AI policy and regulation you can search and cite.
+
+    Every passage keeps its locator ("Article 5(1)(f)", "Recital 44", "page 12") and a link that
+    opens the official text at that place. Settings come from KB_* environment variables
+    (KB_HOME, KB_MIRROR, KB_MAX_BYTES, ...) or <KB_HOME>/config.toml.
+    """
+    ctx.obj = {"home": home}
+
+
+def settings_from(ctx, **overrides) -> Settings:
+    """Settings for this command, with the group's --home applied."""
+    return load_settings(home=ctx.obj.get("home"), **overrides)
+
+
+def open_store(settings: Settings):
+    from kb.store import Store
+
+    return Store(settings)
+
+
+def print_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# ingest ------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--mirror", type=click.Path(exists=True, file_okay=False),
+              help="Read documents from this offline mirror (a folder with manifest.json) "
+                   "instead of the network. Env KB_MIRROR.")
+@click.option("--only", "only", multiple=True, metavar="ID",
+              help="Ingest only this document id (repeatable).")
+@click.option("--force", is_flag=True, help="Re-ingest even documents that did not change.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of a summary.")
+@click.pass_context
+def ingest(ctx, mirror, only, force, as_json):
+    """Fetch, parse and index the default corpus and every document added with `kb add`.
+
+    Unchanged documents (same bytes, same settings) are skipped, so a second run does no work.
+    A document that fails is reported and keeps its previous version; the others go on. With a
+    mirror, registry documents the mirror lacks are skipped with a notice.
+    """
+    from ingest.pipeline import Pipeline
+    from kb.progress import IngestProgress
+
+    settings = settings_from(ctx, mirror=mirror)
+    store = open_store(settings)
+    with store.writing(), IngestProgress(enabled=not as_json) as progress:
+        results = Pipeline(settings, store, on_event=progress.handle).ingest(list(only), force=force)
+    if as_json:
+        print_json([asdict(result) for result in results])
+    else:
+        summarise(results)
+    if any(result.status == "failed" for result in results):
+        sys.exit(1)
+
+
+def summarise(results) -> None:
+    """One line per document that needs attention, then the totals."""
+    for result in results:
+        if result.status in ("failed", "skipped"):
+            colour = "red" if result.status == "failed" else "yellow"
+            click.secho(f"{result.status:>9}  {result.doc_id}: {result.message}", fg=colour, err=True)
+    counts = {status: sum(r.status == status for r in results)
+              for status in ("ingested", "unchanged", "skipped", "failed")}
+    passages = sum(r.passages for r in results if r.status in ("ingested", "unchanged"))
+    click.echo(", ".join(f"{n} {status}" for status, n in counts.items())
+               + f"; {passages} passages live")
+
+
+# add / remove ------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("target")
+@click.option("--id", "doc_id", help="Document id (default: made from the title).")
+@click.option("--title", help="Title (default: the one in the document, else the file name).")
+@click.option("--issuer", default="", help='Who issued it, e.g. "European Commission".')
+@click.option("--jurisdiction", default="", help='e.g. "EU", "US", "international".')
+@click.option("--doc-type", default="", help='e.g. "regulation", "guidance", "web_page".')
+@click.option("--date", default="", help="Date of the text, YYYY-MM-DD.")
+@click.option("--url", default="", help="Official URL to link passages to (for a local file).")
+@click.option("--parser", type=click.Choice(["eurlex", "pdf", "markdown", "html", "text"]),
+              help="Force a parser instead of detecting the format.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def add(ctx, target, doc_id, title, issuer, jurisdiction, doc_type, date, url, parser, as_json):
+    """Add a document from a URL (http/https) or a local file (PDF, HTML, Markdown, text).
+
+    The file is copied into the data directory and re-ingested with the rest by `kb ingest`.
+    If anything fails, nothing is added.
+    """
+    from ingest.pipeline import Pipeline, add_document
+
+    check_date(date)
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    with store.writing():
+        result = add_document(Pipeline(settings, store), target, doc_id=doc_id or "",
+                              title=title or "", issuer=issuer, jurisdiction=jurisdiction,
+                              doc_type=doc_type, date=date, url=url, parser=parser or "")
+    if as_json:
+        print_json(asdict(result))
+    else:
+        click.echo(f"added {result.doc_id}: {result.passages} passages")
+
+
+def check_date(date: str) -> None:
+    import datetime
+
+    if date:
+        try:
+            datetime.date.fromisoformat(date)
+        except ValueError as exc:
+            raise UsageError(f"--date must be YYYY-MM-DD, not '{date}'") from exc
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.pass_context
+def remove(ctx, doc_id):
+    """Remove a document and its passages from the knowledge base."""
+    from ingest.pipeline import Pipeline, remove_document
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    with store.writing():
+        click.echo(remove_document(Pipeline(settings, store), doc_id))
+
+
+# list / show -------------------------------------------------------------------------------------
+
+DOC_FIELDS = ("doc_id", "title", "issuer", "jurisdiction", "doc_type", "date", "canonical_url",
+              "origin", "passages", "sha256", "fetched_at", "final_url", "content_type",
+              "fetched_from", "parser", "ingested_at")
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (one object per document).")
+@click.pass_context
+def list_documents(ctx, as_json):
+    """List the indexed documents with their metadata and passage counts."""
+    store = open_store(settings_from(ctx))
+    documents = [{key: doc.get(key) for key in DOC_FIELDS} for doc in store.catalogue.documents()]
+    if as_json:
+        print_json(documents)
+        return
+    if not documents:
+        click.echo("No documents yet. Run `kb ingest` (add --mirror DIR when offline).")
+        return
+    width = max(len(doc["doc_id"]) for doc in documents)
+    click.echo(f"{'ID':<{width}}  {'PASSAGES':>8}  {'JURISD.':<13}  {'DATE':<10}  TITLE")
+    for doc in documents:
+        title = doc["title"] if len(doc["title"]) <= 70 else doc["title"][:69] + "…"
+        click.echo(f"{doc['doc_id']:<{width}}  {doc['passages']:>8}  {doc['jurisdiction'] or '':<13}  "
+                   f"{doc['date'] or '':<10}  {title}")
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.argument("locator", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show(ctx, doc_id, locator, as_json):
+    """Show a document's outline, or the passages at LOCATOR ("Article 5", "Recital 12", "page 3").
+
+    A locator includes everything inside it: "Article 5" shows Article 5(1)(a) to 5(8).
+    """
+    from kb.errors import NotFoundError
+    from kb.search import matches_locator
+
+    store = open_store(settings_from(ctx))
+    passages = store.catalogue.passages(doc_id)
+    document = store.catalogue.document(doc_id)
+    if locator:
+        passages = [p for p in passages if matches_locator(p.locator, locator)]
+        if not passages:
+            raise NotFoundError(f"'{locator}' not found in {doc_id}; `kb show {doc_id}` lists its locators")
+        if as_json:
+            print_json([p.to_dict() for p in passages])
+            return
+        for passage in passages:
+            click.secho(f"{passage.locator}  {passage.url}", bold=True)
+            click.echo(passage.text + "\n")
+        return
+    if as_json:
+        print_json({**{key: document.get(key) for key in DOC_FIELDS},
+                    "locators": list(dict.fromkeys(p.locator for p in passages))})
+        return
+    click.secho(document["title"], bold=True)
+    click.echo(f"{document['canonical_url']}\n{document['passages']} passages; "
+               f"fetched {document['fetched_at']} ({document['fetched_from']}), sha256 {document['sha256'][:12]}…")
+    click.echo(", ".join(dict.fromkeys(p.locator for p in passages)))
+
+
+# search ------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "k", default=5, show_default=True, help="How many passages to return.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of hits: rank, score, passage_id, doc_id, title, locator, url, text.")
+@click.pass_context
+def search(ctx, query, k, as_json):
+    """Find the passages that answer QUERY, best first, each with its locator and link."""
+    from kb.embedding import Embedder
+    from kb.search import search as run_search
+
+    settings = settings_from(ctx)
+    if not query.strip():
+        raise UsageError("the search query is empty; ask a question or name a provision")
+    store = open_store(settings)
+    hits = run_search(store, Embedder(settings), query, k=k)
+    if as_json:
+        print_json([hit.to_json() for hit in hits])
+        return
+    if not hits:
+        click.echo("No passages yet. Run `kb ingest` first.")
+    for hit in hits:
+        p = hit.passage
+        click.secho(f"{hit.rank}. {p.locator} — {p.metadata.get('title') or p.title}", bold=True)
+        click.echo(f"   score {hit.score:.3f}  {p.url}")
+        text = p.text if len(p.text) <= 400 else p.text[:399] + "…"
+        click.echo("   " + text.replace("\n", "\n   ") + "\n")
+
+
+def main() -> None:
+    cli(prog_name="kb")
+
+
+if __name__ == "__main__":
+    main()

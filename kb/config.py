@@ -1,0 +1,100 @@
+"""Settings: one typed object, read from `KB_*` environment variables and an optional TOML file.
+
+This is the only module that reads the environment. Precedence: explicit arguments, then `KB_*`
+variables, then the TOML file (`KB_CONFIG`, default `<KB_HOME>/config.toml`), then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kb.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_home() -> Path:
+    return Path(user_data_dir("policy-kb", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob a user may need to turn, with defaults that work offline on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Data directory (KB_HOME).")
+    sources_file: Path = Field(
+        default=PROJECT_ROOT / "corpus" / "sources.toml",
+        description="Registry of the default corpus.",
+    )
+    mirror: Path | None = Field(
+        default=None, description="Offline mirror folder (manifest.json keyed by canonical_url)."
+    )
+
+    # Fetching
+    http_timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP request.")
+    http_retries: int = Field(default=3, ge=0, description="Retries on 5xx, 429 and network errors.")
+    http_backoff: float = Field(default=1.0, ge=0, description="First retry delay in seconds; doubles.")
+    max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest document accepted.")
+    user_agent: str = Field(
+        default="policy-kb/0.1 (+https://github.com/policy-kb/policy-kb; AI policy knowledge base)"
+    )
+    respect_robots: bool = True
+
+    # Embedding and chunking
+    embed_model: str = Field(default="", description="Sentence-transformers model folder; '' = packaged MiniLM.")
+    embed_batch_size: int = Field(default=32, gt=0)
+    max_passage_tokens: int = Field(
+        default=200, gt=16, le=256,
+        description="Word pieces of passage text; the encoder truncates at 256, leaving room for context.",
+    )
+    collection: str = Field(default="passages", description="Chroma collection name.")
+
+    @field_validator("home", "sources_file", "mirror", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.home / "catalogue.sqlite3"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def http_cache_dir(self) -> Path:
+        return self.home / "cache" / "http"
+
+    @property
+    def user_files_dir(self) -> Path:
+        return self.home / "documents"
+
+
+def load_settings(**overrides) -> Settings:
+    """Build the settings from overrides, the environment and the TOML file."""
+    file_values: dict = {}
+    home = overrides.get("home") or os.environ.get("KB_HOME")
+    config_file = os.environ.get("KB_CONFIG") or (Path(home) / "config.toml" if home else None)
+    if config_file and Path(config_file).expanduser().is_file():
+        try:
+            file_values = tomllib.loads(Path(config_file).expanduser().read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {config_file}: {exc}") from exc
+    env_keys = {name for name in Settings.model_fields if f"KB_{name.upper()}" in os.environ}
+    merged = {k: v for k, v in file_values.items() if k not in env_keys}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

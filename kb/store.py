@@ -1,0 +1,128 @@
+"""The store: Chroma vectors (through llama-index) and the SQLite catalogue, kept in step.
+
+Replacing a document: the new version's vectors are added under new ids, the catalogue switches
+to the new version in one transaction, then the old vectors are deleted. Searches only accept
+vectors of live versions, so they see the old version or the new one, never a mix; a crash at
+any point leaves the previous version searchable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import contextmanager
+
+from filelock import FileLock, Timeout
+
+from kb.catalogue import Catalogue
+from kb.config import Settings
+from kb.errors import StoreError
+from kb.types import Fetched, Passage, Source
+
+log = logging.getLogger(__name__)
+
+
+def open_vector_store(settings: Settings):
+    """The llama-index ChromaVectorStore over the configured Chroma collection (cosine space)."""
+    import chromadb
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    client = chromadb.PersistentClient(
+        path=str(settings.chroma_path), settings=chromadb.Settings(anonymized_telemetry=False))
+    collection = client.get_or_create_collection(
+        settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+    return ChromaVectorStore(chroma_collection=collection)
+
+
+def version_key(doc_id: str, version: str) -> str:
+    """The vector metadata value that marks a document version."""
+    return f"{doc_id}@{version}"
+
+
+class Store:
+    """Catalogue plus vectors; the only code that writes either."""
+
+    def __init__(self, settings: Settings):
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.catalogue = Catalogue(settings.catalogue_path)
+        self.vectors = open_vector_store(settings)
+        self._write_lock = FileLock(str(settings.home / "write.lock"))
+
+    @contextmanager
+    def writing(self):
+        """Hold the data directory's write lock; a second writer gets a clear error at once."""
+        try:
+            self._write_lock.acquire(timeout=0)
+        except Timeout as exc:
+            raise StoreError(
+                f"another kb command is changing {self.settings.home}; wait for it to finish") from exc
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    @property
+    def collection(self):
+        return self.vectors.client
+
+    def replace_document(self, source: Source, fetched: Fetched, version: str, parser: str,
+                         passages: list[Passage], embeddings: list[list[float]],
+                         embed_model: str) -> None:
+        """Make `version` of a document live, with its passages and their embeddings."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        key = version_key(source.id, version)
+        # The SOURCE relationship is how llama-index records the document (its doc_id metadata).
+        document = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=source.id)}
+        nodes = [
+            TextNode(id_=f"{p.passage_id}@{version}", text=p.text, embedding=vector,
+                     relationships=document, metadata={"version_key": key,
+                               "jurisdiction": source.jurisdiction, "issuer": source.issuer,
+                               "doc_type": source.doc_type, "date": source.date})
+            for p, vector in zip(passages, embeddings, strict=True)
+        ]
+        try:
+            self.collection.delete(where={"version_key": key})  # leftovers of a crashed attempt
+            self.vectors.add(nodes)
+        except Exception as exc:
+            self._delete_where({"version_key": key})
+            raise StoreError(f"could not store the passages of '{source.id}': {exc}; "
+                             "its previous version is unchanged") from exc
+        self.catalogue.switch_version(source, fetched, version, parser, passages, embed_model)
+        self._delete_where({"$and": [{"doc_id": source.id}, {"version_key": {"$ne": key}}]})
+
+    def remove_document(self, doc_id: str) -> None:
+        """Remove a document from the catalogue, then its vectors."""
+        self.catalogue.remove_document(doc_id)
+        self._delete_where({"doc_id": doc_id})
+
+    def _delete_where(self, where: dict) -> None:
+        try:
+            self.collection.delete(where=where)
+        except Exception as exc:  # unreachable vectors are invisible to search; doctor cleans them
+            log.warning("could not delete stale vectors (%s): %s", where, exc)
+
+    def dense_search(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
+        """(vector id, cosine similarity) of the k nearest live passages."""
+        from llama_index.core.vector_stores.types import (
+            FilterOperator, MetadataFilter, MetadataFilters, VectorStoreQuery)
+
+        live = [version_key(doc, version) for doc, version in self.catalogue.live_versions().items()]
+        if not live:
+            return []
+        query = VectorStoreQuery(
+            query_embedding=embedding, similarity_top_k=k,
+            filters=MetadataFilters(filters=[
+                MetadataFilter(key="version_key", value=live, operator=FilterOperator.IN)]))
+        result = self.vectors.query(query)
+        # ChromaVectorStore reports exp(-distance); cosine distance is 1 - similarity.
+        return [(node_id, 1.0 + math.log(score)) for node_id, score in
+                zip(result.ids or [], result.similarities or [])]
+
+    def vector_count(self) -> int:
+        return self.collection.count()
+
+    def close(self) -> None:
+        self.catalogue.close()

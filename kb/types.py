@@ -1,0 +1,142 @@
+"""The shared types: the only things that cross stage boundaries.
+
+Source -> fetch -> Fetched -> parse -> ParsedDocument (tree of Section) -> chunk -> Passage
+-> index -> search -> Hit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document the knowledge base knows about: registry entry or user addition."""
+
+    id: str
+    title: str
+    canonical_url: str
+    issuer: str = ""
+    jurisdiction: str = ""
+    doc_type: str = ""
+    date: str = ""  # ISO date (YYYY-MM-DD) of the text, "" when unknown
+    fetch_url: str = ""  # where to download when it differs from the page people should open
+    parser: str = ""  # parser name hint ("eurlex", "pdf", "markdown", "html", "text"); "" = detect
+    path: str = ""  # a local file to read instead of fetching canonical_url (user-added files)
+    origin: str = "registry"  # "registry" or "user"
+
+    def metadata(self) -> dict[str, str]:
+        """The document metadata carried by every passage."""
+        return {
+            "title": self.title,
+            "issuer": self.issuer,
+            "jurisdiction": self.jurisdiction,
+            "doc_type": self.doc_type,
+            "date": self.date,
+            "canonical_url": self.canonical_url,
+        }
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Raw bytes of a document with their provenance."""
+
+    content: bytes
+    url: str  # the URL asked for (canonical_url, or file:// for a local file)
+    final_url: str  # after redirects; the mirror file's path for a mirror read
+    fetched_at: str  # ISO 8601 UTC timestamp
+    sha256: str  # hex digest of content
+    content_type: str  # media type without parameters, e.g. "text/html", "application/pdf"
+    origin: str = "network"  # "network", "cache", "mirror" or "file"
+    filename: str = ""  # file name when known (helps format detection)
+
+    def provenance(self) -> dict[str, str]:
+        """Everything about the fetch except the bytes."""
+        data = asdict(self)
+        data.pop("content")
+        return data
+
+
+@dataclass
+class Section:
+    """A node of a parsed document's own structure.
+
+    `kind` is one of: document, preamble, recital, part, title, chapter, section, article,
+    paragraph, point, annex, heading, page, text.
+    `locator` is the human citation of this node ("Article 5(1)", "Recital 12", "Annex III, point 4",
+    "page 12", "Installation"); "" for pure grouping nodes that are never cited on their own.
+    `heading` is what this node adds to the heading path ("Article 5 Prohibited AI practices").
+    `anchor` is the URL fragment that opens the official text here ("art_5", "page=12", "installation");
+    "" means: use the nearest ancestor's anchor.
+    `blocks` is the node's own text, one paragraph per item, before its children.
+    `container` nodes (chapters, sections, the document) are never turned into one passage as a whole.
+    `page` is the 1-based PDF page where the node's text starts (0 when not a PDF).
+    """
+
+    kind: str
+    locator: str = ""
+    heading: str = ""
+    anchor: str = ""
+    blocks: list[str] = field(default_factory=list)
+    children: list[Section] = field(default_factory=list)
+    container: bool = False
+    page: int = 0
+
+    def walk(self):
+        """Yield this node and all descendants, depth first, in document order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass
+class ParsedDocument:
+    """A parser's output: the document's structure, nothing about storage."""
+
+    root: Section
+    title: str = ""  # the title found in the document itself, "" when none
+    parser: str = ""  # name of the parser that produced it
+
+
+@dataclass
+class Passage:
+    """A citable unit of text: what is embedded, stored, searched and cited."""
+
+    passage_id: str
+    doc_id: str
+    title: str
+    locator: str
+    url: str
+    text: str  # the passage as shown to people
+    heading_path: list[str] = field(default_factory=list)
+    context: str = ""  # lead-in text from the parent (e.g. "The following AI practices shall be prohibited:")
+    kind: str = ""
+    ordinal: int = 0  # position within the document
+    tokens: int = 0  # word pieces of `text` for the embedding model
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Hit:
+    """One search result."""
+
+    rank: int
+    score: float
+    passage: Passage
+
+    def to_json(self) -> dict:
+        """The stable JSON shape that scripts rely on."""
+        p = self.passage
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "passage_id": p.passage_id,
+            "doc_id": p.doc_id,
+            "title": p.title,
+            "locator": p.locator,
+            "url": p.url,
+            "text": p.text,
+        }

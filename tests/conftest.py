@@ -1,0 +1,81 @@
+"""Shared fixtures: the real shared corpus when present, fetched-bytes builders."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from kb.types import Fetched
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = Path(os.environ.get("KB_TEST_CORPUS", REPO.parent / "shared" / "corpus"))
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    """The real documents of ../shared/corpus; skips the test when they are not there."""
+    if not (SHARED_CORPUS / "manifest.json").is_file():
+        pytest.skip(f"real policy documents not found at {SHARED_CORPUS} (set KB_TEST_CORPUS)")
+    return SHARED_CORPUS
+
+
+@pytest.fixture(scope="session")
+def manifest(shared_corpus) -> dict[str, dict]:
+    """The shared corpus manifest, keyed by document id."""
+    entries = json.loads((shared_corpus / "manifest.json").read_text(encoding="utf-8"))
+    return {entry["id"]: entry for entry in entries}
+
+
+def make_fetched(content: bytes, *, url: str = "file:///fixture", content_type: str = "",
+                 filename: str = "") -> Fetched:
+    """Fetched bytes as a parser receives them."""
+    return Fetched(
+        content=content,
+        url=url,
+        final_url=url,
+        fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content_type=content_type,
+        origin="file",
+        filename=filename,
+    )
+
+
+def fetched_from_file(path: Path, *, content_type: str = "", url: str = "") -> Fetched:
+    """Fetched bytes of a file on disk."""
+    return make_fetched(path.read_bytes(), url=url or path.as_uri(), content_type=content_type,
+                        filename=path.name)
+
+
+def corpus_document(shared_corpus: Path, manifest: dict, doc_id: str) -> Fetched:
+    """A shared-corpus document by id, as the mirror would deliver it."""
+    entry = manifest[doc_id]
+    return fetched_from_file(shared_corpus / entry["file"], content_type=entry["media_type"],
+                             url=entry["canonical_url"])
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """Settings with a fresh data directory, no mirror, and fast network failure."""
+    from kb.config import load_settings
+
+    for name in list(os.environ):
+        if name.startswith("KB_") and name != "KB_TEST_CORPUS":
+            monkeypatch.delenv(name)
+    return load_settings(home=tmp_path / "kb-home", http_timeout=2, http_retries=0,
+                         http_backoff=0)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 model, loaded once per test session."""
+    from kb.config import load_settings
+    from kb.embedding import Embedder
+
+    return Embedder(load_settings(home=REPO / ".kb-home-unused"))

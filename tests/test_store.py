@@ -1,0 +1,68 @@
+"""The store keeps Chroma and the catalogue in step: one live version per document, never a mix."""
+
+import pytest
+
+from ingest.chunk import chunk
+from ingest.index import index_passages
+from kb.errors import StoreError
+from kb.search import search
+from kb.store import Store
+from kb.types import ParsedDocument, Section, Source
+from tests.conftest import make_fetched
+
+SOURCE = Source(id="rules", title="Rules", canonical_url="https://example.org/rules", jurisdiction="EU")
+
+
+def document(*texts: str) -> ParsedDocument:
+    articles = [Section(kind="article", locator=f"Article {n}", anchor=f"art_{n}", blocks=[text])
+                for n, text in enumerate(texts, start=1)]
+    return ParsedDocument(root=Section(kind="document", container=True, children=articles))
+
+
+def ingest(store, embedder, version, *texts):
+    passages = chunk(document(*texts), SOURCE, embedder.count_tokens, 200)
+    fetched = make_fetched("|".join(texts).encode(), url=SOURCE.canonical_url)
+    index_passages(store, embedder, SOURCE, fetched, version, "text", passages)
+    return passages
+
+
+def test_replacing_a_document_leaves_only_the_new_version(settings, embedder):
+    store = Store(settings)
+    ingest(store, embedder, "v1", "Bananas must be yellow.", "Apples may be red.")
+    ingest(store, embedder, "v2", "Drones must carry a licence plate.")
+    assert store.vector_count() == 1
+    assert store.catalogue.document("rules")["passages"] == 1
+    hits = search(store, embedder, "what colour should bananas be", k=5)
+    assert [hit.passage.text for hit in hits] == ["Drones must carry a licence plate."]
+    assert hits[0].passage.url == "https://example.org/rules#art_1"
+
+
+def test_vectors_of_a_version_that_never_went_live_are_invisible(settings, embedder):
+    store = Store(settings)
+    ingest(store, embedder, "v1", "Bananas must be yellow.")
+    # A crash after the vectors of v2 were written but before the catalogue switched:
+    passages = chunk(document("Bananas must be blue."), SOURCE, embedder.count_tokens, 200)
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+    store.vectors.add([TextNode(id_=f"{passages[0].passage_id}@v2", text="x",
+                                embedding=embedder.embed(["Bananas must be blue."])[0],
+                                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id="rules")},
+                                metadata={"version_key": "rules@v2"})])
+    hits = search(store, embedder, "banana colour", k=5)
+    assert [hit.passage.text for hit in hits] == ["Bananas must be yellow."]
+
+
+def test_remove_document_removes_vectors_and_catalogue_rows(settings, embedder):
+    store = Store(settings)
+    ingest(store, embedder, "v1", "Bananas must be yellow.")
+    store.remove_document("rules")
+    assert store.vector_count() == 0
+    assert store.catalogue.documents() == []
+    assert search(store, embedder, "bananas", k=3) == []
+
+
+def test_second_writer_is_refused_with_a_clear_message(settings):
+    first, second = Store(settings), Store(settings)
+    with first.writing():
+        with pytest.raises(StoreError, match="another kb command"):
+            with second.writing():
+                pass
