@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+import numpy as np
+
 from kb.embedding import Embedder
 from kb.store import Store
 from kb.types import Fetched, Passage, Source
@@ -31,5 +33,34 @@ def index_passages(store: Store, embedder: Embedder, source: Source, fetched: Fe
         embeddings.extend(embedder.embed(inputs[start:start + EMBED_BATCH]))
         if on_progress:
             on_progress(len(embeddings), len(inputs))
+    links = recital_links(passages, embeddings, store.settings.recital_link_min_similarity)
     store.replace_document(source, fetched, version, parser, passages, embeddings,
-                           embedder.model_name)
+                           embedder.model_name, links)
+
+
+def recital_links(passages: list[Passage], embeddings: list[list[float]],
+                  min_similarity: float) -> dict[str, str]:
+    """Recital passage id -> id of the provision it most likely explains.
+
+    In EU acts the recitals state the reasons for the enacting terms, so a question that matches
+    a recital is about the provision behind it. A recital split into several passages is compared
+    as a whole (the mean of its parts).
+    """
+    provisions = [i for i, p in enumerate(passages) if p.kind in ("article", "paragraph", "point")]
+    recitals: dict[str, list[int]] = {}
+    for i, p in enumerate(passages):
+        if p.kind == "recital":
+            recitals.setdefault(p.locator, []).append(i)
+    if not provisions or not recitals:
+        return {}
+    vectors = np.asarray(embeddings, dtype=np.float32)
+    provision_vectors = vectors[provisions]
+    links: dict[str, str] = {}
+    for parts in recitals.values():
+        whole = vectors[parts].mean(axis=0)
+        similarities = provision_vectors @ (whole / np.linalg.norm(whole))
+        best = int(similarities.argmax())
+        if similarities[best] >= min_similarity:
+            for i in parts:
+                links[passages[i].passage_id] = passages[provisions[best]].passage_id
+    return links

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS passages (
     version TEXT NOT NULL,
     ordinal INTEGER NOT NULL,
     locator TEXT NOT NULL, kind TEXT, url TEXT,
-    heading_path TEXT, context TEXT, text TEXT NOT NULL, tokens INTEGER
+    heading_path TEXT, context TEXT, text TEXT NOT NULL, tokens INTEGER,
+    explains TEXT                        -- for a recital: passage_id of the provision it explains
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, ordinal);
 CREATE INDEX IF NOT EXISTS passages_pid ON passages(passage_id);
@@ -95,10 +96,12 @@ class Catalogue:
         return dict(self.db.execute("SELECT doc_id, version FROM documents").fetchall())
 
     def switch_version(self, source: Source, fetched: Fetched, version: str, parser: str,
-                       passages: list[Passage], embed_model: str) -> None:
+                       passages: list[Passage], embed_model: str,
+                       links: dict[str, str]) -> None:
         """Make `version` the live one: its passages in, the previous version's out, atomically."""
         rows = [(f"{p.passage_id}@{version}", p.passage_id, p.doc_id, version, p.ordinal, p.locator,
-                 p.kind, p.url, json.dumps(p.heading_path), p.context, p.text, p.tokens)
+                 p.kind, p.url, json.dumps(p.heading_path), p.context, p.text, p.tokens,
+                 links.get(p.passage_id))
                 for p in passages]
         with self.transaction() as db:
             db.execute("DELETE FROM passages WHERE doc_id=?", (source.id,))
@@ -111,7 +114,7 @@ class Catalogue:
                  source.date, source.canonical_url, source.origin, parser, version, fetched.sha256,
                  fetched.fetched_at, fetched.final_url, fetched.content_type, fetched.origin,
                  len(passages), embed_model, now_iso()))
-            db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def remove_document(self, doc_id: str) -> None:
         """Forget a document and its passages."""
@@ -141,6 +144,16 @@ class Catalogue:
                 FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
                 WHERE p.vector_id IN ({marks})""", vector_ids).fetchall()
         return {row["vector_id"]: _passage(row) for row in rows}
+
+    def explained_provisions(self, vector_ids: list[str]) -> dict[str, str]:
+        """Recital vector id -> vector id of the live provision it explains."""
+        if not vector_ids:
+            return {}
+        marks = ",".join("?" * len(vector_ids))
+        rows = self.db.execute(
+            f"""SELECT r.vector_id, r.explains || '@' || r.version FROM passages r
+                WHERE r.vector_id IN ({marks}) AND r.explains IS NOT NULL""", vector_ids)
+        return dict(rows.fetchall())
 
     def vector_ids(self, doc_id: str) -> list[str]:
         """Vector-store ids of a document's live passages."""

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     )
     collection: str = Field(default="passages", description="Chroma collection name.")
 
+    # Retrieval
+    recital_link_min_similarity: float = Field(
+        default=0.6, ge=0, le=1,
+        description="A recital is linked to the provision it explains when their similarity reaches this.")
+    recital_link_weight: float = Field(
+        default=0.95, ge=0, le=1,
+        description="A provision reached through a matching recital scores this share of the recital's score.")
+
     @field_validator("home", "sources_file", "mirror", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:

@@ -69,7 +69,7 @@ class Store:
 
     def replace_document(self, source: Source, fetched: Fetched, version: str, parser: str,
                          passages: list[Passage], embeddings: list[list[float]],
-                         embed_model: str) -> None:
+                         embed_model: str, links: dict[str, str] | None = None) -> None:
         """Make `version` of a document live, with its passages and their embeddings."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
@@ -90,7 +90,8 @@ class Store:
             self._delete_where({"version_key": key})
             raise StoreError(f"could not store the passages of '{source.id}': {exc}; "
                              "its previous version is unchanged") from exc
-        self.catalogue.switch_version(source, fetched, version, parser, passages, embed_model)
+        self.catalogue.switch_version(source, fetched, version, parser, passages, embed_model,
+                                      links or {})
         self._delete_where({"$and": [{"doc_id": source.id}, {"version_key": {"$ne": key}}]})
 
     def remove_document(self, doc_id: str) -> None:
