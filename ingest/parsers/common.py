@@ -51,21 +51,19 @@ def word_vocabulary(texts) -> set[str]:
 
 def join_lines(lines: list[str], vocabulary: set[str] = frozenset()) -> str:
     """Join hard-wrapped lines into one paragraph, undoing end-of-line hyphenation."""
-    text = ""
+    parts: list[str] = []
     for line in (collapse(line) for line in lines):
         if not line:
             continue
-        if not text:
-            text = line
-            continue
-        end, start = _HYPHENATED_END.search(text), _LEADING_WORD.match(line)
+        end = _HYPHENATED_END.search(parts[-1]) if parts else None
+        start = _LEADING_WORD.match(line)
         if end and start and _drop_hyphen(end.group(1), start.group(1), vocabulary):
-            text = text[:-1] + line
-        elif text.endswith(("-", "\u2010")) and end and start:
-            text = text + line  # a real compound ("non-" + "discrimination")
+            parts[-1] = parts[-1][:-1] + line
+        elif end and start:
+            parts[-1] += line  # a real compound split at its hyphen ("non-" + "discrimination")
         else:
-            text = f"{text} {line}"
-    return text
+            parts.append(line)
+    return " ".join(parts)
 
 
 def _drop_hyphen(before: str, after: str, vocabulary: set[str]) -> bool:
