@@ -21,7 +21,7 @@ TokenCounter = Callable[[list[str]], list[int]]
 # A sentence ends at . ! ? or ; (optionally closed by quotes or brackets) followed by white space and
 # a capital, digit, quote or bracket. Abbreviations common in legal and policy text are not ends,
 # and neither is a bare label such as "2." or "(a)".
-_BOUNDARY = re.compile(r"[.!?;][”’\"')\]]*\s+(?=[A-Z0-9“‘\"'(\[])")
+_BOUNDARY = re.compile(r"[.!?;][”’\"')\]]*\s+(?=[A-Z0-9“‘\"'(\[])|[。！？；]\s*")
 _ABBREVIATIONS = {"art", "arts", "no", "nos", "para", "paras", "e.g", "i.e", "etc", "cf", "vs", "p",
                   "pp", "dr", "mr", "ms", "st", "al", "fig", "sec", "ch", "vol", "ed", "eds", "inc",
                   "ltd", "co", "u.s", "e.u", "ibid", "op"}
@@ -147,21 +147,28 @@ class _Chunker:
         return runs
 
     def split_words(self, sentence: str) -> list[str]:
-        """Last resort for a sentence longer than the budget: cut between words."""
-        words = sentence.split()
-        runs, current = [], []
-        for word in words:
-            candidate = current + [word]
-            # Word pieces per word rarely exceed 4; check the real count before closing a run.
-            if current and len(candidate) * 4 > self.max_tokens and \
-                    self.tokens([" ".join(candidate)])[0] > self.max_tokens:
+        """Last resort for a sentence longer than the budget: cut between words.
+
+        A BERT tokenizer splits on white space first, so a run's size is the sum of its words'.
+        A single word over the budget (unspaced CJK text, a long URL) is cut by characters: one
+        character is never more than one word piece.
+        """
+        words = [piece for word in sentence.split() for piece in self._cut_giant(word)]
+        runs, current, used = [], [], 0
+        for word, size in zip(words, self.tokens(words)):
+            if current and used + size > self.max_tokens:
                 runs.append(" ".join(current))
-                current = [word]
-            else:
-                current = candidate
+                current, used = [], 0
+            current.append(word)
+            used += size
         if current:
             runs.append(" ".join(current))
         return runs
+
+    def _cut_giant(self, word: str) -> list[str]:
+        if len(word) <= self.max_tokens or self.tokens([word])[0] <= self.max_tokens:
+            return [word]
+        return [word[i:i + self.max_tokens] for i in range(0, len(word), self.max_tokens)]
 
     def _draft(self, node, locator, anchor, path, context, blocks) -> _Draft:
         text_tokens = self.tokens(["\n".join(blocks)])[0]

@@ -71,3 +71,13 @@ def test_sentence_splitter_keeps_abbreviations_and_labels():
     text = "See Art. 5 of the Act. It covers e.g. Biometrics. 2. The Commission shall act. “Quoted.” Done"
     assert split_sentences(text) == ["See Art. 5 of the Act.", "It covers e.g. Biometrics.",
                                      "2. The Commission shall act.", "“Quoted.”", "Done"]
+
+
+def test_unspaced_text_and_giant_words_still_fit(embedder):
+    chinese = "在回答时请注意以下几点今天是星期三并非搜索结果的所有内容都与用户的问题密切相关" * 20
+    url = "https://example.org/" + "a1b2c3d4" * 150
+    node = Section(kind="heading", locator="Prompts", anchor="prompts", blocks=[chinese, url])
+    passages = chunk(ParsedDocument(root=Section(kind="document", container=True, children=[node])),
+                     SOURCE, embedder.count_tokens, 100)
+    assert max(embedder.count_tokens([p.text for p in passages])) <= 100
+    assert "".join(p.text.replace(" ", "").replace("\n", "") for p in passages) == chinese + url
