@@ -91,22 +91,17 @@ def ingest(ctx, mirror, only, force, as_json):
     if as_json:
         print_json([asdict(result) for result in results])
     else:
-        summarise(results)
+        click.echo(summary(results))
     if any(result.status == "failed" for result in results):
         sys.exit(1)
 
 
-def summarise(results) -> None:
-    """One line per document that needs attention, then the totals."""
-    for result in results:
-        if result.status in ("failed", "skipped"):
-            colour = "red" if result.status == "failed" else "yellow"
-            click.secho(f"{result.status:>9}  {result.doc_id}: {result.message}", fg=colour, err=True)
+def summary(results) -> str:
+    """The totals of an ingest in one line (each document's line was shown as it finished)."""
     counts = {status: sum(r.status == status for r in results)
               for status in ("ingested", "unchanged", "skipped", "failed")}
     passages = sum(r.passages for r in results if r.status in ("ingested", "unchanged"))
-    click.echo(", ".join(f"{n} {status}" for status, n in counts.items())
-               + f"; {passages} passages live")
+    return ", ".join(f"{n} {status}" for status, n in counts.items()) + f"; {passages} passages live"
 
 
 # add / remove ------------------------------------------------------------------------------------

@@ -32,7 +32,13 @@ class Embedder:
     def __init__(self, settings: Settings):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        # Counting tokens of long blocks is deliberate; the "longer than 256" warning and the
+        # weight-loading bar are noise on a user's terminal.
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
 
         path = Path(settings.embed_model) if settings.embed_model else packaged_model_path()
         if not path.is_dir():

@@ -43,7 +43,12 @@ class IngestProgress:
             result = info["result"]
             self.progress.advance(self.documents)
             self.progress.update(self.passages, visible=False)
-            self.progress.console.print(
-                f"  {result.status:>9}  {result.doc_id} ({result.passages} passages, {result.seconds:.1f} s)")
+            if result.status in ("ingested", "unchanged"):
+                detail = f"{result.passages} passages, {result.seconds:.1f} s"
+                style = "green" if result.status == "ingested" else None
+            else:
+                detail, style = result.message, ("red" if result.status == "failed" else "yellow")
+            self.progress.console.print(f"  {result.status:>9}  {result.doc_id}: {detail}",
+                                        style=style, markup=False, highlight=False)
         elif event == "done":
             self.progress.update(self.documents, description="done")
