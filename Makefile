@@ -1,0 +1,25 @@
+# The two commands a newcomer needs:  make run   and   make test
+PYTHON ?= python3
+# The offline mirror of the default corpus, used instead of the network when present.
+MIRROR ?= $(wildcard ../shared/corpus)
+PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: install install-test run ingest test bench
+
+install:
+	$(PIP_INSTALL) torch==2.13.0 -e .
+
+install-test:
+	$(PIP_INSTALL) torch==2.13.0 -e ".[test]"
+
+ingest: install
+	$(PYTHON) -m kb ingest $(if $(MIRROR),--mirror $(MIRROR))
+
+run: ingest
+	$(PYTHON) -m kb search "Can my employer use emotion recognition on me at work?"
+
+test: install-test
+	$(PYTHON) -m pytest -q
+
+bench: install
+	$(PYTHON) bench/ingest.py $(if $(MIRROR),--mirror $(MIRROR))

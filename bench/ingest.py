@@ -1,0 +1,73 @@
+"""Ingest speed: passages/s, and ingest time divided by raw encoder time on the same passages.
+
+    python bench/ingest.py [--mirror ../shared/corpus] [--runs 3]
+
+Each run ingests the mirror into a fresh temporary data directory with the model already loaded
+(model loading is reported separately), then encodes the very same encoder inputs with
+sentence-transformers alone. Prints the median of the runs and the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ingest.pipeline import Pipeline  # noqa: E402
+from kb.config import load_settings  # noqa: E402
+from kb.embedding import Embedder  # noqa: E402
+from kb.store import Store  # noqa: E402
+
+DEFAULT_MIRROR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+def one_run(mirror: Path, embedder: Embedder) -> tuple[float, float, int]:
+    """(ingest seconds, raw encoder seconds, passages) for one fresh ingest."""
+    with tempfile.TemporaryDirectory() as home:
+        settings = load_settings(home=Path(home), mirror=mirror)
+        store = Store(settings)
+        started = time.perf_counter()
+        results = Pipeline(settings, store, embedder=embedder).ingest()
+        ingest_seconds = time.perf_counter() - started
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            sys.exit(f"ingest failed: {failed}")
+        inputs = [embedder.embedding_input(p) for doc in store.catalogue.documents()
+                  for p in store.catalogue.passages(doc["doc_id"])]
+        started = time.perf_counter()
+        embedder.model.encode(inputs, batch_size=embedder.batch_size, normalize_embeddings=True)
+        raw_seconds = time.perf_counter() - started
+        store.close()
+    return ingest_seconds, raw_seconds, len(inputs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mirror", type=Path, default=DEFAULT_MIRROR)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    embedder = Embedder(load_settings(home=Path(tempfile.gettempdir()) / "kb-bench-unused"))
+    load_seconds = time.perf_counter() - started
+    runs = [one_run(args.mirror, embedder) for _ in range(args.runs)]
+    ingest_s = statistics.median(r[0] for r in runs)
+    raw_s = statistics.median(r[1] for r in runs)
+    passages = runs[0][2]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"mirror: {args.mirror}  runs: {args.runs}  (median)")
+    print(f"model load:             {load_seconds:.1f} s (once per process, not in the figures below)")
+    print(f"passages:               {passages}")
+    print(f"ingest time:            {ingest_s:.1f} s  ({passages / ingest_s:.1f} passages/s)")
+    print(f"raw encoder time:       {raw_s:.1f} s  ({passages / raw_s:.1f} passages/s)")
+    print(f"ingest / encoder ratio: {ingest_s / raw_s:.2f}  (goal <= 1.3)")
+
+
+if __name__ == "__main__":
+    main()
