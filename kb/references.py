@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,21 @@ class Reference:
     span: tuple[int, int]  # where in the query the reference was found, without the document name
 
 
-@dataclass(frozen=True)
-class _Mention:
+class _Mention(NamedTuple):
+    """A document name in the query."""
+
     start: int
     end: int
     doc_id: str
+
+
+class _Item(NamedTuple):
+    """One provision while it is being read: its number and subdivisions, not yet a locator."""
+
+    number: str  # "6", "4a", "III", "3"
+    parts: list[tuple[str, str]]  # ("point", "1"), ("point", "a"), ("section", "Section A")
+    start: int
+    end: int
 
 
 # Characters pasted from PDFs and web pages. Each becomes exactly one character, so spans found in
@@ -34,7 +45,7 @@ _SAME_LENGTH = str.maketrans({"\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u20
 KEYWORD = re.compile(
     r"\b(?:(?P<article>articles?|arts?)|(?P<recital>recitals?|recs?)|(?P<annex>annex(?:es)?))(?![a-z])\.?\s*",
     re.IGNORECASE)
-ARTICLE_NUMBER = re.compile(r"(\d{1,3}[a-z]?)(?![\w/])", re.IGNORECASE)
+ARTICLE_NUMBER = re.compile(r"0*([1-9]\d{0,2}[a-z]?)(?![\w/])", re.IGNORECASE)
 RECITAL_NUMBER = re.compile(r"\(\s*(\d{1,3})\s*\)|(\d{1,3})(?![\w/])")
 # Annexes run to roman XXXIX at most; a stricter numeral keeps words like "civil" out.
 ANNEX_NUMBER = re.compile(r"(?=[ivx\d])(x{0,3}(?:ix|iv|v?i{0,3})|[1-9]\d?)(?![\w/])", re.IGNORECASE)
@@ -52,6 +63,9 @@ OF_PREFIX = re.compile(r"""
     (?:\(\s*(?P<bracketed>\w{1,4})\s*\)|(?P<label>\d{1,3}(?:\.\d{1,3})*[a-z]?|[a-z])(?!\w))
     (?P<brackets>(?:\s*\(\s*\w{1,4}\s*\))*)
     \s+of\s+(?:the\s+)?$""", re.IGNORECASE | re.VERBOSE)
+# One "... of" is short ("paragraph 12(a)(ii) of the "): searching back only this far keeps long
+# pasted texts fast (searching the whole text before every provision is quadratic).
+PREFIX_REACH = 60
 BRACKET = re.compile(r"\(\s*(\w{1,4})\s*\)")
 # Steps up a locator: "point 1(a)" -> "point 1" (but "point (a)" is one label), "point 3.1" -> "point 3".
 LAST_BRACKET = re.compile(r"\S\([^()]*\)$")
@@ -71,12 +85,14 @@ def find_references(query: str, aliases: dict[str, str]) -> list[Reference]:
     for keyword in KEYWORD.finditer(text):
         if keyword.start() < floor or any(m.start <= keyword.start() < m.end for m in mentions):
             continue
-        group = _read_group(text, keyword, floor)
-        if not group:
+        items = _read_group(text, keyword, floor)
+        if not items:
             continue
-        doc_id = _document_for(text, group[0][1][0], group[-1][1][1], mentions)
-        references += [Reference(locator, doc_id, span) for locator, span in group]
-        floor = group[-1][1][1]
+        kind = keyword.lastgroup
+        doc_id = _document_for(text, items[0].start, items[-1].end, mentions)
+        references += [Reference(_locator(kind, item.number, item.parts), doc_id, (item.start, item.end))
+                       for item in items]
+        floor = items[-1].end
     return references
 
 
@@ -118,27 +134,26 @@ def _document_for(text: str, start: int, end: int, mentions: list[_Mention]) -> 
     return chosen.doc_id if chosen else None
 
 
-def _read_group(text: str, keyword: re.Match, floor: int) -> list[tuple[str, tuple[int, int]]]:
-    """The provisions after one keyword: "Arts. 5 and 6(1)" -> Article 5, Article 6(1), with spans."""
+def _read_group(text: str, keyword: re.Match, floor: int) -> list[_Item]:
+    """The provisions after one keyword: "Arts. 5 and 6(1)" -> Article 5, Article 6(1)."""
     kind = keyword.lastgroup
     lists_allowed = kind != "annex" or keyword.group(kind).lower().endswith("s")  # "Annex III and I think"
-    group, start, position = [], keyword.start(), keyword.end()
-    while item := (_read_sibling(text, position, group)
-                   or (_read_item(text, position, kind) if lists_allowed or not group else None)):
-        number, parts, end = item
-        group.append((number, parts, start, end))
-        separator = LIST_SEPARATOR.match(text, end)
+    items: list[_Item] = []
+    position = keyword.end()
+    while item := (_read_sibling(text, position, items)
+                   or (_read_item(text, position, kind) if lists_allowed or not items else None)):
+        items.append(item)
+        separator = LIST_SEPARATOR.match(text, item.end)
         if not separator:
             break
-        start = position = separator.end()
-    if len(group) == 1:
-        number, parts, _, end = group[0]
+        position = separator.end()
+    if len(items) == 1:
         prefix_start, prefix_parts = _read_prefix(text, keyword.start(), floor, kind)
-        group = [(number, parts + prefix_parts, prefix_start, end)]
-    return [(_locator(kind, number, parts), (start, end)) for number, parts, start, end in group]
+        return [items[0]._replace(parts=items[0].parts + prefix_parts, start=prefix_start)]
+    return [items[0]._replace(start=keyword.start()), *items[1:]] if items else []
 
 
-def _read_item(text: str, position: int, kind: str) -> tuple[str, list[tuple[str, str]], int] | None:
+def _read_item(text: str, position: int, kind: str) -> _Item | None:
     """One number and its subdivisions at `position`: "6(1)(a)", "III, point 4"; None if not there."""
     number_pattern = {"article": ARTICLE_NUMBER, "recital": RECITAL_NUMBER, "annex": ANNEX_NUMBER}[kind]
     number = number_pattern.match(text, position)
@@ -155,22 +170,22 @@ def _read_item(text: str, position: int, kind: str) -> tuple[str, list[tuple[str
         else:
             break
         end = subdivision.end()
-    return number.group(number.lastindex), parts, end
+    return _Item(number.group(number.lastindex), parts, position, end)
 
 
-def _read_sibling(text: str, position: int, group: list) -> tuple[str, list[tuple[str, str]], int] | None:
+def _read_sibling(text: str, position: int, items: list[_Item]) -> _Item | None:
     """A bare "(b)" after "Article 5(1)(a) and": the previous provision with its last label swapped."""
     bracket = BRACKET.match(text, position)
-    if not group or not group[-1][1] or not bracket or not _is_label(bracket[1]):
+    if not items or not items[-1].parts or not bracket or not _is_label(bracket[1]):
         return None
-    number, parts, *_ = group[-1]
-    return number, [*parts[:-1], ("point", bracket[1].lower())], bracket.end()
+    parts = [*items[-1].parts[:-1], ("point", bracket[1].lower())]
+    return _Item(items[-1].number, parts, position, bracket.end())
 
 
 def _read_prefix(text: str, start: int, floor: int, kind: str) -> tuple[int, list[tuple[str, str]]]:
     """Subdivisions written before the provision ("point (a) of paragraph 1 of"), parent first."""
     parts: list[tuple[str, str]] = []
-    while kind != "recital" and (prefix := OF_PREFIX.search(text, floor, start)):
+    while kind != "recital" and (prefix := OF_PREFIX.search(text, max(floor, start - PREFIX_REACH), start)):
         labels = [prefix["bracketed"] or prefix["label"], *BRACKET.findall(prefix["brackets"])]
         is_section = prefix["kind"].lower() in ("section", "part")
         if (is_section and kind == "article") or not all(map(_is_label, labels)):
