@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, ordinal);
 CREATE INDEX IF NOT EXISTS passages_pid ON passages(passage_id);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL               -- "generation": bumped by every change to the live passages
+);
+INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 CREATE TABLE IF NOT EXISTS user_sources (
     doc_id TEXT PRIMARY KEY,
     source TEXT NOT NULL,                -- JSON of kb.types.Source
@@ -115,12 +120,22 @@ class Catalogue:
                  fetched.fetched_at, fetched.final_url, fetched.content_type, fetched.origin,
                  len(passages), embed_model, now_iso()))
             db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            self._bump_generation(db)
 
     def remove_document(self, doc_id: str) -> None:
         """Forget a document and its passages."""
         with self.transaction() as db:
             db.execute("DELETE FROM passages WHERE doc_id=?", (doc_id,))
             db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+            self._bump_generation(db)
+
+    @staticmethod
+    def _bump_generation(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+
+    def generation(self) -> int:
+        """A number that changes whenever the live passages change (derived indexes compare it)."""
+        return self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]
 
     # Passages ------------------------------------------------------------------------------
 
@@ -154,6 +169,41 @@ class Catalogue:
             f"""SELECT r.vector_id, r.explains || '@' || r.version FROM passages r
                 WHERE r.vector_id IN ({marks}) AND r.explains IS NOT NULL""", vector_ids)
         return dict(rows.fetchall())
+
+    def keyword_documents(self) -> tuple[list[str], list[str]]:
+        """Vector ids and the text to index for keywords: title, heading path, lead-in, passage."""
+        rows = self.db.execute(
+            """SELECT p.vector_id, d.title, p.heading_path, p.context, p.text
+               FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
+               ORDER BY p.doc_id, p.ordinal""").fetchall()
+        texts = [" \n".join([row[1], " ".join(json.loads(row[2] or "[]")), row[3] or "", row[4]])
+                 for row in rows]
+        return [row[0] for row in rows], texts
+
+    def first_passage_at(self, doc_id: str, locators: list[str]) -> str | None:
+        """Vector id of the first live passage at or inside the first of `locators` that exists."""
+        for locator in locators:
+            row = self.db.execute(
+                """SELECT p.vector_id FROM passages p JOIN documents d
+                   ON d.doc_id = p.doc_id AND d.version = p.version
+                   WHERE p.doc_id = ? AND (p.locator = ? COLLATE NOCASE
+                         OR p.locator LIKE ? || '(%' OR p.locator LIKE ? || ',%')
+                   ORDER BY p.locator = ? COLLATE NOCASE DESC, p.ordinal LIMIT 1""",
+                (doc_id, locator, locator, locator, locator)).fetchone()
+            if row:
+                return row[0]
+        return None
+
+    def vector_ids_inside(self, doc_id: str, *locators: str) -> list[str]:
+        """Vector ids of live passages at or inside any of `locators`, in document order."""
+        clauses = " OR ".join(["(p.locator = ? COLLATE NOCASE OR p.locator LIKE ? || '(%' "
+                               "OR p.locator LIKE ? || ',%')"] * len(locators))
+        parameters = [value for locator in locators for value in (locator, locator, locator)]
+        rows = self.db.execute(
+            f"""SELECT p.vector_id FROM passages p JOIN documents d
+                ON d.doc_id = p.doc_id AND d.version = p.version
+                WHERE p.doc_id = ? AND ({clauses}) ORDER BY p.ordinal""", [doc_id, *parameters])
+        return [row[0] for row in rows]
 
     def vector_ids(self, doc_id: str) -> list[str]:
         """Vector-store ids of a document's live passages."""

@@ -230,14 +230,43 @@ def show(ctx, doc_id, locator, as_json):
 
 # search ------------------------------------------------------------------------------------------
 
+def filter_options(command):
+    """The document filters shared by search, eval and ask."""
+    options = [
+        click.option("--doc", "doc_ids", multiple=True, metavar="ID",
+                     help="Only this document (repeatable)."),
+        click.option("--jurisdiction", default="", help='Only documents of this jurisdiction ("EU", "US", ...).'),
+        click.option("--issuer", default="", help="Only documents whose issuer contains this text."),
+        click.option("--doc-type", default="", help='Only this type ("regulation", "framework", ...).'),
+        click.option("--since", default="", metavar="YYYY-MM-DD", help="Only documents dated on or after."),
+        click.option("--until", default="", metavar="YYYY-MM-DD", help="Only documents dated on or before."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until):
+    from kb.search import SearchFilters
+
+    return SearchFilters(doc_ids=tuple(doc_ids), jurisdiction=jurisdiction, issuer=issuer,
+                         doc_type=doc_type, since=since, until=until)
+
+
 @cli.command()
 @click.argument("query")
 @click.option("-k", "k", default=5, show_default=True, help="How many passages to return.")
+@click.option("--max-per-doc", default=0, help="At most this many hits per document (0: no cap).")
+@filter_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of hits: rank, score, passage_id, doc_id, title, locator, url, text.")
 @click.pass_context
-def search(ctx, query, k, as_json):
-    """Find the passages that answer QUERY, best first, each with its locator and link."""
+def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+    """Find the passages that answer QUERY, best first, each with its locator and link.
+
+    QUERY can be a question in everyday words or name a provision ("Art. 22 GDPR",
+    "Recital 47", "Annex III point 4"): a named provision comes first.
+    """
     from kb.embedding import Embedder
     from kb.search import search as run_search
 
@@ -245,18 +274,57 @@ def search(ctx, query, k, as_json):
     if not query.strip():
         raise UsageError("the search query is empty; ask a question or name a provision")
     store = open_store(settings)
-    hits = run_search(store, Embedder(settings), query, k=k)
+    results = run_search(store, Embedder(settings), query, k=k, max_per_doc=max_per_doc,
+                         filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
     if as_json:
-        print_json([hit.to_json() for hit in hits])
+        print_json([hit.to_json() for hit in results.hits])
         return
-    if not hits:
-        click.echo("No passages yet. Run `kb ingest` first.")
-    for hit in hits:
+    if not results.hits:
+        click.echo("No passages found. Run `kb ingest` first, or loosen the filters.")
+    elif results.no_good_match:
+        click.secho("No passage matches this well; the nearest ones are:", fg="yellow", err=True)
+    for hit in results.hits:
         p = hit.passage
         click.secho(f"{hit.rank}. {p.locator} — {p.metadata.get('title') or p.title}", bold=True)
         click.echo(f"   score {hit.score:.3f}  {p.url}")
         text = p.text if len(p.text) <= 400 else p.text[:399] + "…"
         click.echo("   " + text.replace("\n", "\n   ") + "\n")
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False))
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+    """Measure retrieval on a question file (JSON lines with gold doc_id and locators).
+
+    Prints recall@1/5/10, MRR@10, how often unanswerable questions are flagged "no good match",
+    search latency (p50/p95, warm) and every question whose gold passage is not in the top 5.
+    """
+    from pathlib import Path
+
+    from kb.embedding import Embedder
+    from kb.evaluate import evaluate as run_eval
+    from kb.evaluate import load_questions
+
+    settings = settings_from(ctx)
+    report = run_eval(open_store(settings), Embedder(settings), load_questions(Path(questions)),
+                      make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
+    if as_json:
+        print_json(asdict(report))
+        return
+    click.echo(f"{report.answerable} answerable and {report.unanswerable} unanswerable questions")
+    click.echo(f"recall@1 {report.recall_at_1:.3f}   recall@5 {report.recall_at_5:.3f}   "
+               f"recall@10 {report.recall_at_10:.3f}   MRR@10 {report.mrr_at_10:.3f}")
+    click.echo(f"no good match: {report.unanswerable_flagged:.0%} of unanswerable flagged, "
+               f"{report.answerable_flagged:.0%} of answerable wrongly flagged")
+    click.echo(f"search latency: p50 {report.latency_p50_ms:.0f} ms, p95 {report.latency_p95_ms:.0f} ms; "
+               f"longest hit {report.longest_hit_chars} characters")
+    for miss in report.misses:
+        where = f"rank {miss['rank']}" if miss["rank"] else "not in top 10"
+        click.echo(f"  miss {miss['id']} ({where}): {miss['question']}\n"
+                   f"       gold {miss['gold']}; first {miss['first']}")
 
 
 def main() -> None:

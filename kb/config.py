@@ -57,12 +57,20 @@ class Settings(BaseSettings):
     collection: str = Field(default="passages", description="Chroma collection name.")
 
     # Retrieval
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of meaning (embedding) ranks in fusion.")
+    keyword_weight: float = Field(default=1.0, ge=0, description="Weight of keyword (BM25) ranks in fusion.")
+    rrf_k: int = Field(default=60, gt=0, description="Reciprocal rank fusion constant.")
+    candidates: int = Field(default=50, gt=0, description="Candidates taken from each retriever before fusion.")
+    no_match_similarity: float = Field(
+        default=0.35, ge=-1, le=1,
+        description="Below this best meaning similarity a search reports 'no good match'.")
     recital_link_min_similarity: float = Field(
         default=0.6, ge=0, le=1,
         description="A recital is linked to the provision it explains when their similarity reaches this.")
     recital_link_weight: float = Field(
-        default=0.95, ge=0, le=1,
-        description="A provision reached through a matching recital scores this share of the recital's score.")
+        default=0.99, ge=0, le=1,
+        description="A provision reached through a matching recital scores this share of the recital's "
+                    "fused score (0.99: just below the recital).")
 
     @field_validator("home", "sources_file", "mirror", mode="after")
     @classmethod

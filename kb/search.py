@@ -1,37 +1,118 @@
-"""Search: a question in, ranked passages of live documents out."""
+"""Hybrid search: meaning (dense) and keywords (BM25) fused, named provisions first.
+
+1. Provisions named in the query ("Art. 22 GDPR", "Recital 47") are looked up and put first.
+2. Dense and keyword candidates are fused by reciprocal rank (weights in settings).
+3. A matching recital brings in the provision it explains, just below it.
+4. Near-duplicate passages are dropped; an optional cap limits hits per document.
+The best dense similarity gives the "no good match" signal that answers use to abstain.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
 from kb.embedding import Embedder
-from kb.errors import UsageError
+from kb.errors import NotFoundError, UsageError
+from kb.references import find_references, parent_locators
 from kb.store import Store
-from kb.types import Hit
+from kb.types import Hit, Passage
 
 MAX_K = 100
-# Dense candidates fetched per hit wanted, so that recital links can lift provisions.
-CANDIDATE_FACTOR = 3
-MIN_CANDIDATES = 20
+MAX_PROVISION_PASSAGES = 10
+_YEAR_NUMBER = re.compile(r"\b((?:19|20)\d{2}/\d{1,4})\b")
 
 
-def search(store: Store, embedder: Embedder, query: str, k: int = 5) -> list[Hit]:
+@dataclass(frozen=True)
+class SearchFilters:
+    """Which documents a search may return; empty fields do not filter."""
+
+    doc_ids: tuple[str, ...] = ()
+    jurisdiction: str = ""
+    issuer: str = ""
+    doc_type: str = ""
+    since: str = ""  # YYYY-MM-DD, inclusive, on the document date
+    until: str = ""
+
+    def active(self) -> bool:
+        return any((self.doc_ids, self.jurisdiction, self.issuer, self.doc_type, self.since, self.until))
+
+    def allowed(self, documents: list[dict]) -> set[str]:
+        """Ids of the documents that pass every filter."""
+        for bound in (self.since, self.until):
+            if bound:
+                try:
+                    date.fromisoformat(bound)
+                except ValueError:
+                    raise UsageError(f"dates must be YYYY-MM-DD, not '{bound}'") from None
+        known = {doc["doc_id"] for doc in documents}
+        unknown = [doc_id for doc_id in self.doc_ids if doc_id not in known]
+        if unknown:
+            raise NotFoundError(f"no document with id {', '.join(unknown)} (see `kb list`)")
+        return {doc["doc_id"] for doc in documents if self._passes(doc)}
+
+    def _passes(self, doc: dict) -> bool:
+        def same(value: str, wanted: str) -> bool:
+            return not wanted or (value or "").casefold() == wanted.casefold()
+
+        doc_date = doc.get("date") or ""
+        return ((not self.doc_ids or doc["doc_id"] in self.doc_ids)
+                and same(doc.get("jurisdiction"), self.jurisdiction)
+                and (not self.issuer or self.issuer.casefold() in (doc.get("issuer") or "").casefold())
+                and same(doc.get("doc_type"), self.doc_type)
+                and (not self.since or (doc_date and doc_date >= self.since))
+                and (not self.until or (doc_date and doc_date <= self.until)))
+
+
+@dataclass
+class SearchResults:
+    """Ranked hits plus the signals that callers act on."""
+
+    hits: list[Hit]
+    no_good_match: bool
+    best_similarity: float
+    references: list[str] = field(default_factory=list)  # provisions named in the query, found
+
+
+def search(store: Store, embedder: Embedder, query: str, k: int = 5,
+           filters: SearchFilters | None = None, max_per_doc: int = 0) -> SearchResults:
     """The k passages that best answer the query, best first."""
     query = query.strip()
     if not query:
         raise UsageError("the search query is empty; ask a question or name a provision")
     if not 1 <= k <= MAX_K:
         raise UsageError(f"k must be between 1 and {MAX_K}, not {k}")
+    settings = store.settings
+    documents = store.catalogue.documents()
+    allowed = (filters or SearchFilters()).allowed(documents) if filters and filters.active() else None
+    store.ensure_keyword_index()
     embedding = embedder.embed_query(query)
     for _ in range(3):
-        scores = dict(store.dense_search(embedding, max(k * CANDIDATE_FACTOR, MIN_CANDIDATES)))
+        dense = store.dense_search(embedding, settings.candidates, allowed)
+        keyword = store.keyword.search(query, settings.candidates, allowed)
+        scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
         scores = with_explained_provisions(store, scores)
-        passages = store.catalogue.passages_by_vector_id(list(scores))
+        pinned, found = referenced_passages(store, query, documents, allowed, scores)
+        passages = store.catalogue.passages_by_vector_id(list(dict.fromkeys([*pinned, *scores])))
         # A document switched versions between the reads: ask again rather than show a mix.
-        if len(passages) == len(scores):
+        if all(vector_id in passages for vector_id in [*pinned, *scores]):
             break
-    ranked = sorted((vector_id for vector_id in scores if vector_id in passages),
-                    key=lambda vector_id: -scores[vector_id])[:k]
-    return [Hit(rank=rank, score=scores[vector_id], passage=passages[vector_id])
-            for rank, vector_id in enumerate(ranked, start=1)]
+    ranked = pinned + sorted((v for v in scores if v not in pinned), key=lambda v: -scores[v])
+    hits = select(ranked, passages, scores, k, max_per_doc, pinned)
+    best = max((similarity for _, similarity in dense), default=0.0)
+    return SearchResults(hits=hits, no_good_match=not pinned and best < settings.no_match_similarity,
+                         best_similarity=best, references=found)
+
+
+def fuse(rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: int) -> dict[str, float]:
+    """Reciprocal rank fusion, scaled so that first place in every ranking scores 1."""
+    total = sum(weight / (rrf_k + 1) for weight in weights) or 1.0
+    fused: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, (vector_id, _) in enumerate(ranking, start=1):
+            fused[vector_id] = fused.get(vector_id, 0.0) + weight / (rrf_k + rank) / total
+    return fused
 
 
 def with_explained_provisions(store: Store, scores: dict[str, float]) -> dict[str, float]:
@@ -45,6 +126,80 @@ def with_explained_provisions(store: Store, scores: dict[str, float]) -> dict[st
     for recital, provision in store.catalogue.explained_provisions(list(scores)).items():
         boosted[provision] = max(boosted.get(provision, 0.0), scores[recital] * weight)
     return boosted
+
+
+def document_aliases(documents: list[dict]) -> dict[str, str]:
+    """Names people use for documents: their id, short names in the title, official numbers."""
+    aliases: dict[str, str] = {}
+    for doc in documents:
+        aliases[doc["doc_id"]] = doc["doc_id"]
+        title = doc.get("title") or ""
+        for number in _YEAR_NUMBER.findall(title):
+            aliases[number] = doc["doc_id"]
+        for short in re.findall(r"\(([A-Z][A-Za-z ]{1,60})\)", title):
+            aliases[short] = doc["doc_id"]
+            acronym = "".join(word[0] for word in short.split() if word[0].isupper())
+            if len(acronym) >= 3 and short != acronym:
+                aliases.setdefault(acronym, doc["doc_id"])
+            if short.endswith("Act") and len(short.split()) > 2:
+                aliases.setdefault("AI Act" if "Intelligence" in short else short, doc["doc_id"])
+    return aliases
+
+
+def referenced_passages(store: Store, query: str, documents: list[dict], allowed: set[str] | None,
+                        scores: dict[str, float]) -> tuple[list[str], list[str]]:
+    """Vector ids of the provisions the query names (best document first when none is named)."""
+    references = find_references(query, document_aliases(documents))
+    pinned: list[str] = []
+    found: list[str] = []
+    candidates = [doc["doc_id"] for doc in documents if allowed is None or doc["doc_id"] in allowed]
+    for reference in references:
+        doc_ids = [reference.doc_id] if reference.doc_id in candidates else (
+            [] if reference.doc_id else candidates)
+        matches = []
+        for doc_id in doc_ids:
+            vector_id = store.catalogue.first_passage_at(doc_id, parent_locators(reference.locator))
+            if vector_id:
+                matches.append(vector_id)
+        matches.sort(key=lambda v: -scores.get(v, 0.0))
+        for vector_id in matches[:1] if reference.doc_id else matches:
+            if vector_id not in pinned:
+                pinned.append(vector_id)
+        if matches:
+            found.append(reference.locator)
+    if len(references) == 1 and pinned:
+        # One provision named: the rest of it follows its first passage, in document order.
+        best = store.catalogue.passages_by_vector_id(pinned[:1])[pinned[0]]
+        inside = store.catalogue.vector_ids_inside(best.doc_id, best.locator, references[0].locator)
+        pinned += [v for v in inside if v not in pinned][:MAX_PROVISION_PASSAGES]
+    return pinned, found
+
+
+def select(ranked: list[str], passages: dict[str, Passage], scores: dict[str, float], k: int,
+           max_per_doc: int, pinned: list[str]) -> list[Hit]:
+    """The first k live passages, without near-duplicates, at most max_per_doc per document.
+
+    Pinned passages (named in the query) score at least as high as the best fused hit."""
+    hits: list[Hit] = []
+    seen_texts: set[str] = set()
+    per_doc: dict[str, int] = {}
+    top = max(scores.values(), default=1.0)
+    for vector_id in ranked:
+        passage = passages.get(vector_id)
+        if passage is None:
+            continue
+        fingerprint = " ".join(re.sub(r"[^\w ]", "", passage.text.casefold()).split())[:300]
+        if fingerprint in seen_texts:
+            continue
+        if max_per_doc and per_doc.get(passage.doc_id, 0) >= max_per_doc:
+            continue
+        seen_texts.add(fingerprint)
+        per_doc[passage.doc_id] = per_doc.get(passage.doc_id, 0) + 1
+        score = max(scores.get(vector_id, 0.0), top) if vector_id in pinned else scores.get(vector_id, 0.0)
+        hits.append(Hit(rank=len(hits) + 1, score=score, passage=passage))
+        if len(hits) == k:
+            break
+    return hits
 
 
 def matches_locator(locator: str, wanted: str) -> bool:

@@ -17,6 +17,7 @@ from filelock import FileLock, Timeout
 from kb.catalogue import Catalogue
 from kb.config import Settings
 from kb.errors import StoreError
+from kb.keyword import KeywordIndex
 from kb.types import Fetched, Passage, Source
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Store:
         self.settings = settings
         self.catalogue = Catalogue(settings.catalogue_path)
         self.vectors = open_vector_store(settings)
+        self.keyword = KeywordIndex(settings.home / "keyword")
         self._write_lock = FileLock(str(settings.home / "write.lock"))
 
     @contextmanager
@@ -60,6 +62,30 @@ class Store:
                 f"another kb command is changing {self.settings.home}; wait for it to finish") from exc
         try:
             yield
+        finally:
+            self._write_lock.release()
+
+    def refresh_keyword_index(self, force: bool = False) -> bool:
+        """Rebuild the keyword index if the catalogue changed since its last build."""
+        if force or self.keyword.built_generation() != self.catalogue.generation():
+            self.keyword.rebuild(self.catalogue)
+            return True
+        return False
+
+    def ensure_keyword_index(self) -> None:
+        """For readers: rebuild a missing or stale keyword index unless a writer is at work
+        (it rebuilds when it finishes)."""
+        if self.keyword.built_generation() == self.catalogue.generation():
+            return
+        try:
+            self._write_lock.acquire(timeout=0)
+        except Timeout:
+            if self.keyword.built_generation() is None:
+                raise StoreError("the keyword index is being built by a running kb command; "
+                                 "try again in a moment") from None
+            return
+        try:
+            self.refresh_keyword_index()
         finally:
             self._write_lock.release()
 
@@ -105,12 +131,14 @@ class Store:
         except Exception as exc:  # unreachable vectors are invisible to search; doctor cleans them
             log.warning("could not delete stale vectors (%s): %s", where, exc)
 
-    def dense_search(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
-        """(vector id, cosine similarity) of the k nearest live passages."""
+    def dense_search(self, embedding: list[float], k: int,
+                     allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """(vector id, cosine similarity) of the k nearest live passages (of `allowed` documents)."""
         from llama_index.core.vector_stores.types import (
             FilterOperator, MetadataFilter, MetadataFilters, VectorStoreQuery)
 
-        live = [version_key(doc, version) for doc, version in self.catalogue.live_versions().items()]
+        live = [version_key(doc, version) for doc, version in self.catalogue.live_versions().items()
+                if allowed is None or doc in allowed]
         if not live:
             return []
         query = VectorStoreQuery(

@@ -32,7 +32,7 @@ def test_replacing_a_document_leaves_only_the_new_version(settings, embedder):
     ingest(store, embedder, "v2", "Drones must carry a licence plate.")
     assert store.vector_count() == 1
     assert store.catalogue.document("rules")["passages"] == 1
-    hits = search(store, embedder, "what colour should bananas be", k=5)
+    hits = search(store, embedder, "what colour should bananas be", k=5).hits
     assert [hit.passage.text for hit in hits] == ["Drones must carry a licence plate."]
     assert hits[0].passage.url == "https://example.org/rules#art_1"
 
@@ -47,7 +47,7 @@ def test_vectors_of_a_version_that_never_went_live_are_invisible(settings, embed
                                 embedding=embedder.embed(["Bananas must be blue."])[0],
                                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id="rules")},
                                 metadata={"version_key": "rules@v2"})])
-    hits = search(store, embedder, "banana colour", k=5)
+    hits = search(store, embedder, "banana colour", k=5).hits
     assert [hit.passage.text for hit in hits] == ["Bananas must be yellow."]
 
 
@@ -57,7 +57,7 @@ def test_remove_document_removes_vectors_and_catalogue_rows(settings, embedder):
     store.remove_document("rules")
     assert store.vector_count() == 0
     assert store.catalogue.documents() == []
-    assert search(store, embedder, "bananas", k=3) == []
+    assert search(store, embedder, "bananas", k=3).hits == []
 
 
 def test_second_writer_is_refused_with_a_clear_message(settings):

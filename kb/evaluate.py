@@ -1,0 +1,116 @@
+"""Retrieval evaluation: recall@1/5/10, MRR@10, the no-match signal and latency on a question set.
+
+A question file has one JSON object per line: {"id", "question", "doc_id", "locators",
+"answerable"}. A hit is right when its document matches and its locator equals a gold locator,
+lies inside one, or contains one ("Article 5(1)" contains "Article 5(1)(f)").
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.embedding import Embedder
+from kb.errors import UsageError
+from kb.search import SearchFilters, matches_locator, search
+from kb.store import Store
+from kb.types import Hit
+
+DEPTH = 10
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    doc_id: str | None
+    locators: tuple[str, ...]
+    answerable: bool
+
+
+@dataclass
+class EvalReport:
+    questions: int
+    answerable: int
+    unanswerable: int
+    recall_at_1: float
+    recall_at_5: float
+    recall_at_10: float
+    mrr_at_10: float
+    unanswerable_flagged: float  # share of unanswerable questions flagged "no good match"
+    answerable_flagged: float  # share of answerable questions wrongly flagged
+    latency_p50_ms: float
+    latency_p95_ms: float
+    longest_hit_chars: int
+    misses: list[dict] = field(default_factory=list)
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read and check a question file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read question file {path}: {exc.strerror}") from exc
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            questions.append(Question(id=str(data["id"]), question=data["question"],
+                                      doc_id=data.get("doc_id"), locators=tuple(data.get("locators", [])),
+                                      answerable=bool(data.get("answerable", True))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{path}:{number}: not a question object ({exc})") from exc
+    if not questions:
+        raise UsageError(f"{path} holds no questions")
+    return questions
+
+
+def is_right(hit: Hit, question: Question) -> bool:
+    """The hit is (inside, or contains) one of the question's gold passages."""
+    p = hit.passage
+    return p.doc_id == question.doc_id and any(
+        matches_locator(p.locator, gold) or matches_locator(gold, p.locator) for gold in question.locators)
+
+
+def evaluate(store: Store, embedder: Embedder, questions: list[Question],
+             filters: SearchFilters | None = None) -> EvalReport:
+    """Run every question through search and measure."""
+    search(store, embedder, "warm-up query", k=1)  # first-call costs are not search latency
+    ranks: list[int | None] = []
+    flagged_unanswerable = flagged_answerable = 0
+    latencies, misses, longest = [], [], 0
+    for question in questions:
+        started = time.perf_counter()
+        results = search(store, embedder, question.question, k=DEPTH, filters=filters)
+        latencies.append((time.perf_counter() - started) * 1000)
+        longest = max([longest, *(len(hit.passage.text) for hit in results.hits)])
+        if not question.answerable:
+            flagged_unanswerable += results.no_good_match
+            continue
+        flagged_answerable += results.no_good_match
+        rank = next((hit.rank for hit in results.hits if is_right(hit, question)), None)
+        ranks.append(rank)
+        if rank is None or rank > 5:
+            first = results.hits[0].passage if results.hits else None
+            misses.append({"id": question.id, "question": question.question, "rank": rank,
+                           "gold": f"{question.doc_id} {', '.join(question.locators)}",
+                           "first": f"{first.doc_id} {first.locator}" if first else None})
+    answerable = len(ranks) or 1
+    unanswerable = len(questions) - len(ranks)
+    latencies.sort()
+    return EvalReport(
+        questions=len(questions), answerable=len(ranks), unanswerable=unanswerable,
+        recall_at_1=sum(r is not None and r <= 1 for r in ranks) / answerable,
+        recall_at_5=sum(r is not None and r <= 5 for r in ranks) / answerable,
+        recall_at_10=sum(r is not None for r in ranks) / answerable,
+        mrr_at_10=sum(1 / r for r in ranks if r) / answerable,
+        unanswerable_flagged=flagged_unanswerable / (unanswerable or 1),
+        answerable_flagged=flagged_answerable / answerable,
+        latency_p50_ms=statistics.median(latencies),
+        latency_p95_ms=latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))],
+        longest_hit_chars=longest, misses=misses)

@@ -1,0 +1,107 @@
+"""Keyword retrieval: BM25 (bm25s, English stop words, Snowball stemming) over live passages.
+
+The index is derived from the catalogue, the source of truth: each passage is indexed with its
+document title, heading path and lead-in, so "GDPR consent" finds Article 7 of the GDPR. It is
+rebuilt after every command that changes the catalogue and saved under the catalogue generation
+it reflects; a pointer file switched with os.replace names the live build, so a reader never
+loads a half-written index. Hits of replaced versions are dropped by the catalogue lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from kb.catalogue import Catalogue
+
+_POINTER = "current.json"
+_lock = threading.Lock()
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-word-free, stemmed word lists."""
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False,
+                          show_progress=False)
+
+
+class KeywordIndex:
+    """A saved BM25 index over the catalogue's live passages."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._loaded: tuple[int, object, list[str]] | None = None  # (generation, bm25, vector ids)
+
+    def built_generation(self) -> int | None:
+        """The catalogue generation of the saved build, or None when there is none."""
+        try:
+            return json.loads((self.folder / _POINTER).read_text())["generation"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def rebuild(self, catalogue: Catalogue) -> None:
+        """Index every live passage, save it, and make it the live build."""
+        import bm25s
+
+        generation = catalogue.generation()
+        vector_ids, texts = catalogue.keyword_documents()
+        build = self.folder / f"build-{generation}-{os.getpid()}"
+        shutil.rmtree(build, ignore_errors=True)
+        build.mkdir(parents=True)
+        if texts:
+            retriever = bm25s.BM25()
+            retriever.index(tokenize(texts), show_progress=False)
+            retriever.save(str(build), show_progress=False)
+        (build / "ids.json").write_text(json.dumps(vector_ids))
+        pointer = self.folder / f".{_POINTER}.tmp{os.getpid()}"
+        pointer.write_text(json.dumps({"generation": generation, "build": build.name}))
+        os.replace(pointer, self.folder / _POINTER)
+        self._remove_old_builds(keep=build.name)
+
+    def _remove_old_builds(self, keep: str) -> None:
+        for old in self.folder.glob("build-*"):
+            if old.name != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _load(self):
+        """The live build, loaded once per generation."""
+        import bm25s
+
+        pointer = json.loads((self.folder / _POINTER).read_text())
+        if self._loaded and self._loaded[0] == pointer["generation"]:
+            return self._loaded
+        build = self.folder / pointer["build"]
+        vector_ids = json.loads((build / "ids.json").read_text())
+        retriever = bm25s.BM25.load(str(build), show_progress=False) if vector_ids else None
+        self._loaded = (pointer["generation"], retriever, vector_ids)
+        return self._loaded
+
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """(vector id, BM25 score) of the best k passages; `allowed` limits the documents."""
+        with _lock:
+            _, retriever, vector_ids = self._load()
+        if retriever is None:
+            return []
+        query_tokens = tokenize([query])
+        vocabulary = retriever.vocab_dict
+        if not any(token in vocabulary for token in query_tokens[0]):
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.fromiter((vid.split(":", 1)[0] in allowed for vid in vector_ids), dtype=np.float32)
+        k = min(k, len(vector_ids))
+        documents, scores = retriever.retrieve(query_tokens, k=k, show_progress=False,
+                                               weight_mask=mask)
+        return [(vector_ids[i], float(s)) for i, s in zip(documents[0], scores[0]) if s > 0]
