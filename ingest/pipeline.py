@@ -72,6 +72,8 @@ class Pipeline:
             sources = [source for source in sources if source.id in only]
         self.on_event("start", {"total": len(sources)})
         results = [self.ingest_one(source, force=force) for source in sources]
+        self.on_event("document", {"doc_id": "keyword index", "stage": "updating"})
+        self.store.refresh_keyword_index()
         self.on_event("done", {"results": results})
         return results
 
@@ -157,7 +159,9 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
         source = replace(source, path=str(_keep_copy(local_copy, doc_id, settings)))
     catalogue.add_user_source(source)
     try:
-        return pipeline._index(source, fetched, force=True)
+        result = pipeline._index(source, fetched, force=True)
+        pipeline.store.refresh_keyword_index()
+        return result
     except BaseException:
         catalogue.remove_user_source(doc_id)
         if source.path:
@@ -172,6 +176,7 @@ def remove_document(pipeline: Pipeline, doc_id: str) -> str:
     if catalogue.document(doc_id) is None and doc_id not in user:
         raise NotFoundError(f"no document with id '{doc_id}' (see `kb list`)")
     pipeline.store.remove_document(doc_id)
+    pipeline.store.refresh_keyword_index()
     if doc_id in user:
         catalogue.remove_user_source(doc_id)
         if user[doc_id].path:
