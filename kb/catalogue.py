@@ -8,6 +8,7 @@ readers see the old version or the new one, never a mix.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -193,6 +194,20 @@ class Catalogue:
             if row:
                 return row[0]
         return None
+
+    def first_passage_containing(self, phrase: str, doc_ids: list[str]) -> str | None:
+        """Vector id of the first live passage whose text holds `phrase` as a whole token run
+        ("GOVERN 1.1" but not "GOVERN 1.10"), among `doc_ids`."""
+        if not doc_ids:
+            return None
+        boundary = re.compile(re.escape(phrase) + r"(?![\w.]*\w)")
+        marks = ",".join("?" * len(doc_ids))
+        rows = self.db.execute(
+            f"""SELECT p.vector_id, p.text FROM passages p JOIN documents d
+                ON d.doc_id = p.doc_id AND d.version = p.version
+                WHERE p.doc_id IN ({marks}) AND instr(p.text, ?) > 0
+                ORDER BY p.doc_id, p.ordinal""", [*doc_ids, phrase])
+        return next((row[0] for row in rows if boundary.search(row[1])), None)
 
     def vector_ids_inside(self, doc_id: str, *locators: str) -> list[str]:
         """Vector ids of live passages at or inside any of `locators`, in document order."""

@@ -58,8 +58,8 @@ class Settings(BaseSettings):
 
     # Retrieval
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of meaning (embedding) ranks in fusion.")
-    keyword_weight: float = Field(default=1.0, ge=0, description="Weight of keyword (BM25) ranks in fusion.")
-    rrf_k: int = Field(default=60, gt=0, description="Reciprocal rank fusion constant.")
+    keyword_weight: float = Field(default=0.7, ge=0, description="Weight of keyword (BM25) ranks in fusion.")
+    rrf_k: int = Field(default=10, gt=0, description="Reciprocal rank fusion constant (smaller: top ranks count more).")
     candidates: int = Field(default=50, gt=0, description="Candidates taken from each retriever before fusion.")
     no_match_similarity: float = Field(
         default=0.35, ge=-1, le=1,

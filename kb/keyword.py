@@ -20,6 +20,11 @@ import numpy as np
 from kb.catalogue import Catalogue
 
 _POINTER = "current.json"
+# Bump when tokenisation changes: a saved index of another format is rebuilt.
+FORMAT = 2
+# Words of two or more characters, and dotted numbers kept whole: "GOVERN 1.1", "MEASURE 2.11"
+# and "Section 3.1" name places in standards and frameworks.
+_TOKEN_PATTERN = r"(?u)\b\d+(?:\.\d+)+\b|\b\w\w+\b"
 _lock = threading.Lock()
 
 
@@ -34,7 +39,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     import bm25s
 
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False,
-                          show_progress=False)
+                          token_pattern=_TOKEN_PATTERN, show_progress=False)
 
 
 class KeywordIndex:
@@ -47,9 +52,10 @@ class KeywordIndex:
     def built_generation(self) -> int | None:
         """The catalogue generation of the saved build, or None when there is none."""
         try:
-            return json.loads((self.folder / _POINTER).read_text())["generation"]
-        except (OSError, ValueError, KeyError):
+            pointer = json.loads((self.folder / _POINTER).read_text())
+        except (OSError, ValueError):
             return None
+        return pointer.get("generation") if pointer.get("format") == FORMAT else None
 
     def rebuild(self, catalogue: Catalogue) -> None:
         """Index every live passage, save it, and make it the live build."""
@@ -66,7 +72,7 @@ class KeywordIndex:
             retriever.save(str(build), show_progress=False)
         (build / "ids.json").write_text(json.dumps(vector_ids))
         pointer = self.folder / f".{_POINTER}.tmp{os.getpid()}"
-        pointer.write_text(json.dumps({"generation": generation, "build": build.name}))
+        pointer.write_text(json.dumps({"generation": generation, "build": build.name, "format": FORMAT}))
         os.replace(pointer, self.folder / _POINTER)
         self._remove_old_builds(keep=build.name)
 
@@ -87,6 +93,14 @@ class KeywordIndex:
         retriever = bm25s.BM25.load(str(build), show_progress=False) if vector_ids else None
         self._loaded = (pointer["generation"], retriever, vector_ids)
         return self._loaded
+
+    def unknown(self, words: list[str]) -> list[str]:
+        """The words (after stemming) that no live passage contains."""
+        with _lock:
+            _, retriever, _ = self._load()
+        vocabulary = retriever.vocab_dict if retriever is not None else {}
+        return [word for word, stems in zip(words, tokenize(words))
+                if stems and not any(stem in vocabulary for stem in stems)]
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """(vector id, BM25 score) of the best k passages; `allowed` limits the documents."""

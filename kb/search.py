@@ -21,6 +21,8 @@ from kb.types import Hit, Passage
 
 MAX_K = 100
 MAX_PROVISION_PASSAGES = 10
+# Framework identifiers cite places the way articles do: "GOVERN 1.1", "MEASURE 2.11", "MAP 5".
+_IDENTIFIER = re.compile(r"\b([A-Z]{3,} \d+(?:\.\d+)+)\b")
 _YEAR_NUMBER = re.compile(r"\b((?:19|20)\d{2}/\d{1,4})\b")
 
 
@@ -73,6 +75,7 @@ class SearchResults:
     no_good_match: bool
     best_similarity: float
     references: list[str] = field(default_factory=list)  # provisions named in the query, found
+    unknown_names: list[str] = field(default_factory=list)  # names in the query no passage contains
 
 
 def search(store: Store, embedder: Embedder, query: str, k: int = 5,
@@ -88,21 +91,44 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     allowed = (filters or SearchFilters()).allowed(documents) if filters and filters.active() else None
     store.ensure_keyword_index()
     embedding = embedder.embed_query(query)
-    for _ in range(3):
-        dense = store.dense_search(embedding, settings.candidates, allowed)
-        keyword = store.keyword.search(query, settings.candidates, allowed)
-        scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
-        scores = with_explained_provisions(store, scores)
-        pinned, found = referenced_passages(store, query, documents, allowed, scores)
-        passages = store.catalogue.passages_by_vector_id(list(dict.fromkeys([*pinned, *scores])))
-        # A document switched versions between the reads: ask again rather than show a mix.
-        if all(vector_id in passages for vector_id in [*pinned, *scores]):
-            break
+    dense = store.dense_search(embedding, settings.candidates, allowed)
+    keyword = store.keyword.search(query, settings.candidates, allowed)
+    scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
+    scores = with_explained_provisions(store, scores)
+    pinned, found = referenced_passages(store, query, documents, allowed, scores)
+    # Only live passages come back: a document switching versions meanwhile shows its old or
+    # its new text, never both.
+    passages = store.catalogue.passages_by_vector_id(list(dict.fromkeys([*pinned, *scores])))
+    scores = {vector_id: score for vector_id, score in scores.items() if vector_id in passages}
+    dense = [(vector_id, similarity) for vector_id, similarity in dense if vector_id in passages]
     ranked = pinned + sorted((v for v in scores if v not in pinned), key=lambda v: -scores[v])
     hits = select(ranked, passages, scores, k, max_per_doc, pinned)
     best = max((similarity for _, similarity in dense), default=0.0)
-    return SearchResults(hits=hits, no_good_match=not pinned and best < settings.no_match_similarity,
-                         best_similarity=best, references=found)
+    unknown = store.keyword.unknown(names_in(query, document_aliases(documents)))
+    no_match = not pinned and (best < settings.no_match_similarity or bool(unknown))
+    return SearchResults(hits=hits, no_good_match=no_match, best_similarity=best,
+                         references=found, unknown_names=unknown)
+
+
+_NAME = re.compile(r"\b(?:[A-Z][A-Za-z0-9-]*[a-z0-9][A-Za-z0-9-]*|[A-Z]{2,}[0-9]*)\b")
+
+
+def names_in(query: str, aliases: dict[str, str]) -> list[str]:
+    """Proper names and acronyms in a query ("Colorado", "AIDA"), not sentence-initial words
+    and not names of our own documents.
+
+    A question about something the corpus never mentions cannot be answered from it, however
+    close its other words come (the Colorado AI Act reads much like the EU AI Act).
+    """
+    known = {alias.casefold() for alias in aliases} | {"ai", "eu", "i"}
+    names = []
+    for match in _NAME.finditer(query):
+        word = match.group()
+        sentence_start = not query[:match.start()].strip() or query[:match.start()].rstrip()[-1] in ".?!:"
+        if sentence_start or len(word) < 3 or word.casefold() in known:
+            continue
+        names.append(word)
+    return names
 
 
 def fuse(rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: int) -> dict[str, float]:
@@ -167,6 +193,11 @@ def referenced_passages(store: Store, query: str, documents: list[dict], allowed
                 pinned.append(vector_id)
         if matches:
             found.append(reference.locator)
+    for identifier in _IDENTIFIER.findall(query):
+        vector_id = store.catalogue.first_passage_containing(identifier, candidates)
+        if vector_id and vector_id not in pinned:
+            pinned.append(vector_id)
+            found.append(identifier)
     if len(references) == 1 and pinned:
         # One provision named: the rest of it follows its first passage, in document order.
         best = store.catalogue.passages_by_vector_id(pinned[:1])[pinned[0]]
@@ -182,15 +213,20 @@ def select(ranked: list[str], passages: dict[str, Passage], scores: dict[str, fl
     Pinned passages (named in the query) score at least as high as the best fused hit."""
     hits: list[Hit] = []
     seen_texts: set[str] = set()
+    seen_places: set[tuple[str, str]] = set()
     per_doc: dict[str, int] = {}
     top = max(scores.values(), default=1.0)
     for vector_id in ranked:
         passage = passages.get(vector_id)
         if passage is None:
             continue
+        # One hit per place: the parts of a long recital or page, and repeated boilerplate,
+        # would otherwise fill the list with the same citation.
         fingerprint = " ".join(re.sub(r"[^\w ]", "", passage.text.casefold()).split())[:300]
-        if fingerprint in seen_texts:
+        place = (passage.doc_id, passage.locator)
+        if fingerprint in seen_texts or place in seen_places:
             continue
+        seen_places.add(place)
         if max_per_doc and per_doc.get(passage.doc_id, 0) >= max_per_doc:
             continue
         seen_texts.add(fingerprint)

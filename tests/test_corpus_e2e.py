@@ -112,3 +112,95 @@ def test_second_ingest_does_no_work(in_home, shared_corpus):
     again = json.loads(kb("ingest", "--mirror", str(shared_corpus), "--json").stdout)
     assert {r["status"] for r in again} <= {"unchanged", "skipped"}
     assert sum(r["status"] == "unchanged" for r in again) >= 8
+
+
+# Hybrid retrieval ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def library(in_home, embedder):
+    from kb.config import load_settings
+    from kb.search import search
+    from kb.store import Store
+
+    store = Store(load_settings(home=in_home))
+    return lambda query, **options: search(store, embedder, query, **options)
+
+
+@pytest.mark.parametrize("query, doc_id, locator", [
+    ("Art. 22 GDPR", "gdpr", "Article 22"),
+    ("what does recital 47 of the GDPR say about legitimate interests", "gdpr", "Recital 47"),
+    ("Annex III point 4", "eu-ai-act", "Annex III, point 4"),
+    ("Article 6(1)(a) GDPR", "gdpr", "Article 6(1)(a)"),
+])
+def test_a_named_provision_comes_first(library, query, doc_id, locator):
+    from kb.search import matches_locator
+
+    first = library(query, k=5).hits[0].passage
+    assert first.doc_id == doc_id and matches_locator(first.locator, locator), first.locator
+
+
+def test_a_provision_named_without_document_is_ranked_across_documents(library):
+    hits = library("Article 5", k=5).hits
+    assert {hit.passage.doc_id for hit in hits[:2]} == {"eu-ai-act", "gdpr"}
+    assert all(hit.passage.locator.startswith("Article 5") for hit in hits[:2])
+
+
+def test_keywords_find_what_meaning_alone_misses(library):
+    hits = library("GOVERN 1.1 legal and regulatory requirements", k=5).hits
+    assert any(hit.passage.doc_id == "nist-ai-rmf" and "GOVERN 1.1" in hit.passage.text for hit in hits)
+
+
+def test_filters_limit_documents_jurisdiction_and_dates(library):
+    from kb.search import SearchFilters
+
+    only_gdpr = library("consent", k=10, filters=SearchFilters(doc_ids=("gdpr",))).hits
+    assert only_gdpr and {hit.passage.doc_id for hit in only_gdpr} == {"gdpr"}
+    us = library("risk management", k=10, filters=SearchFilters(jurisdiction="US")).hits
+    assert {hit.passage.doc_id for hit in us} == {"nist-ai-rmf"}
+    recent = library("personal data protection", k=20, filters=SearchFilters(since="2020-01-01")).hits
+    assert recent and not {"gdpr", "oecd-ai-recommendation"} & {hit.passage.doc_id for hit in recent}
+
+
+def test_filters_and_caps_on_the_command_line(in_home):
+    capped = json.loads(kb("search", "personal data", "--max-per-doc", "1", "-k", "5", "--json").stdout)
+    doc_ids = [hit["doc_id"] for hit in capped]
+    assert len(doc_ids) == len(set(doc_ids))
+    unknown = kb("search", "consent", "--doc", "no-such-doc")
+    assert unknown.exit_code == 3 and "no-such-doc" in unknown.stderr
+    bad_date = kb("search", "consent", "--since", "last year")
+    assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.stderr
+
+
+@pytest.mark.parametrize("query, flagged", [
+    ("What's a good recipe for banana bread?", True),
+    ("What does the Colorado AI Act require from deployers?", True),
+    ("Which AI practices are banned in the EU?", False),
+    ("How long may a company keep my personal data?", False),
+])
+def test_no_good_match_signal(library, query, flagged):
+    results = library(query, k=5)
+    assert results.no_good_match is flagged, (results.best_similarity, results.unknown_names)
+    assert results.hits, "the nearest passages are still returned"
+
+
+def test_hits_are_passage_sized_and_one_per_place(library):
+    hits = library("high-risk AI systems obligations of providers", k=20).hits
+    assert max(len(hit.passage.text) for hit in hits) <= 1500
+    places = [(hit.passage.doc_id, hit.passage.locator) for hit in hits]
+    assert len(places) == len(set(places))
+
+
+def test_kb_eval_reports_recall_and_misses(in_home, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "a", "question": "Can my employer use emotion recognition at work?", "doc_id": "eu-ai-act",
+         "locators": ["Article 5(1)(f)", "Recital 44"], "answerable": True},
+        {"id": "b", "question": "Art. 17 GDPR", "doc_id": "gdpr", "locators": ["Article 17"], "answerable": True},
+        {"id": "c", "question": "Who won the 2022 FIFA World Cup final?", "doc_id": None, "locators": [],
+         "answerable": False},
+    ]), encoding="utf-8")
+    report = json.loads(kb("eval", str(questions), "--json").stdout)
+    assert report["answerable"] == 2 and report["unanswerable"] == 1
+    assert report["recall_at_5"] == 1.0 and report["mrr_at_10"] > 0.5
+    assert report["unanswerable_flagged"] == 1.0
+    assert report["latency_p50_ms"] > 0
