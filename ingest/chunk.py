@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kb.types import Passage, ParsedDocument, Section, Source
@@ -108,7 +108,7 @@ class _Chunker:
         first = own[0]
         return first if len(first) <= _LEAD_IN_MAX_CHARS else first[:_LEAD_IN_MAX_CHARS].rsplit(" ", 1)[0] + " …"
 
-    def pack(self, blocks: list[str]) -> Iterator[list[str]]:
+    def pack(self, blocks: list[str]) -> list[list[str]]:
         """Greedy packing of whole blocks, splitting a block only when it alone is too long."""
         pieces: list[str] = []
         for block in blocks:
@@ -116,16 +116,7 @@ class _Chunker:
                 pieces.append(block)
             else:
                 pieces.extend(self.split_long(block))
-        current: list[str] = []
-        used = 0
-        for piece, size in zip(pieces, self.tokens(pieces)):
-            if current and used + size > self.max_tokens:
-                yield current
-                current, used = [], 0
-            current.append(piece)
-            used += size
-        if current:
-            yield current
+        return self.runs(pieces)
 
     def split_long(self, block: str) -> list[str]:
         """A too-long block as runs of whole sentences (words only for a giant sentence)."""
@@ -135,16 +126,7 @@ class _Chunker:
                 sentences.append(sentence)
             else:
                 sentences.extend(self.split_words(sentence))
-        runs, current, used = [], [], 0
-        for sentence, size in zip(sentences, self.tokens(sentences)):
-            if current and used + size > self.max_tokens:
-                runs.append(" ".join(current))
-                current, used = [], 0
-            current.append(sentence)
-            used += size
-        if current:
-            runs.append(" ".join(current))
-        return runs
+        return [" ".join(run) for run in self.runs(sentences)]
 
     def split_words(self, sentence: str) -> list[str]:
         """Last resort for a sentence longer than the budget: cut between words.
@@ -154,16 +136,22 @@ class _Chunker:
         character is never more than one word piece.
         """
         words = [piece for word in sentence.split() for piece in self._cut_giant(word)]
-        runs, current, used = [], [], 0
-        for word, size in zip(words, self.tokens(words)):
+        return [" ".join(run) for run in self.runs(words)]
+
+    def runs(self, pieces: list[str]) -> list[list[str]]:
+        """Consecutive pieces grouped greedily, each group within the token budget."""
+        groups: list[list[str]] = []
+        current: list[str] = []
+        used = 0
+        for piece, size in zip(pieces, self.tokens(pieces)):
             if current and used + size > self.max_tokens:
-                runs.append(" ".join(current))
+                groups.append(current)
                 current, used = [], 0
-            current.append(word)
+            current.append(piece)
             used += size
         if current:
-            runs.append(" ".join(current))
-        return runs
+            groups.append(current)
+        return groups
 
     def _cut_giant(self, word: str) -> list[str]:
         if len(word) <= self.max_tokens or self.tokens([word])[0] <= self.max_tokens:
