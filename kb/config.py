@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         description="Word pieces of passage text; the encoder truncates at 256, leaving room for context.",
     )
     collection: str = Field(default="passages", description="Chroma collection name.")
+    hnsw_ef_search: int = Field(
+        default=400, gt=0,
+        description="HNSW search breadth: higher is closer to exact (Chroma's 100 left the tail of "
+                    "50 candidates varying between runs).")
 
     # Retrieval
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of meaning (embedding) ranks in fusion.")

@@ -47,7 +47,7 @@ KEYWORD = re.compile(
     re.IGNORECASE)
 ARTICLE_NUMBER = re.compile(r"0*([1-9]\d{0,2}[a-z]?)(?![\w/])", re.IGNORECASE)
 RECITAL_NUMBER = re.compile(r"\(\s*(\d{1,3})\s*\)|(\d{1,3})(?![\w/])")
-# Annexes run to roman XXXIX at most; a stricter numeral keeps words like "civil" out.
+# Annexes run to roman numeral 39 at most; a stricter numeral keeps words like "civil" out.
 ANNEX_NUMBER = re.compile(r"(?=[ivx\d])(x{0,3}(?:ix|iv|v?i{0,3})|[1-9]\d?)(?![\w/])", re.IGNORECASE)
 LIST_SEPARATOR = re.compile(r"\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or)\s+|&\s*)", re.IGNORECASE)
 SUBDIVISION = re.compile(r"""

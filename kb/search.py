@@ -88,14 +88,15 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
         raise UsageError(f"k must be between 1 and {MAX_K}, not {k}")
     settings = store.settings
     documents = store.catalogue.documents()
-    allowed = (filters or SearchFilters()).allowed(documents) if filters and filters.active() else None
+    allowed = filters.allowed(documents) if filters and filters.active() else None
+    aliases = document_aliases(documents)
     store.ensure_keyword_index()
     embedding = embedder.embed_query(query)
     dense = store.dense_search(embedding, settings.candidates, allowed)
     keyword = store.keyword.search(query, settings.candidates, allowed)
     scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
     scores = with_explained_provisions(store, scores)
-    pinned, found = referenced_passages(store, query, documents, allowed, scores)
+    pinned, found = referenced_passages(store, query, aliases, documents, allowed, scores)
     # Only live passages come back: a document switching versions meanwhile shows its old or
     # its new text, never both.
     passages = store.catalogue.passages_by_vector_id(list(dict.fromkeys([*pinned, *scores])))
@@ -104,7 +105,7 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     ranked = pinned + sorted((v for v in scores if v not in pinned), key=lambda v: -scores[v])
     hits = select(ranked, passages, scores, k, max_per_doc, pinned)
     best = max((similarity for _, similarity in dense), default=0.0)
-    unknown = store.keyword.unknown(names_in(query, document_aliases(documents)))
+    unknown = store.keyword.unknown(names_in(query, aliases))
     no_match = not pinned and (best < settings.no_match_similarity or bool(unknown))
     return SearchResults(hits=hits, no_good_match=no_match, best_similarity=best,
                          references=found, unknown_names=unknown)
@@ -172,10 +173,10 @@ def document_aliases(documents: list[dict]) -> dict[str, str]:
     return aliases
 
 
-def referenced_passages(store: Store, query: str, documents: list[dict], allowed: set[str] | None,
-                        scores: dict[str, float]) -> tuple[list[str], list[str]]:
+def referenced_passages(store: Store, query: str, aliases: dict[str, str], documents: list[dict],
+                        allowed: set[str] | None, scores: dict[str, float]) -> tuple[list[str], list[str]]:
     """Vector ids of the provisions the query names (best document first when none is named)."""
-    references = find_references(query, document_aliases(documents))
+    references = find_references(query, aliases)
     pinned: list[str] = []
     found: list[str] = []
     candidates = [doc["doc_id"] for doc in documents if allowed is None or doc["doc_id"] in allowed]

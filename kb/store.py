@@ -32,7 +32,10 @@ def open_vector_store(settings: Settings):
     client = chromadb.PersistentClient(
         path=str(settings.chroma_path), settings=chromadb.Settings(anonymized_telemetry=False))
     collection = client.get_or_create_collection(
-        settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+        settings.collection, embedding_function=None,
+        configuration={"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}})
+    if (collection.configuration.get("hnsw") or {}).get("ef_search") != settings.hnsw_ef_search:
+        collection.modify(configuration={"hnsw": {"ef_search": settings.hnsw_ef_search}})
     return ChromaVectorStore(chroma_collection=collection)
 
 
