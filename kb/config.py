@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     )
     collection: str = Field(default="passages", description="Chroma collection name.")
     hnsw_ef_search: int = Field(
-        default=400, gt=0,
+        default=200, gt=0,
         description="HNSW search breadth: higher is closer to exact (Chroma's 100 left the tail of "
                     "50 candidates varying between runs).")
 
