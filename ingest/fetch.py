@@ -7,7 +7,6 @@ retries with backoff, a size limit and an on-disk HTTP cache that revalidates wi
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 import re
 import time
@@ -291,13 +290,5 @@ def _size(count: int) -> str:
 
 def _fetched(content: bytes, *, url: str, final_url: str, content_type: str, origin: str,
              filename: str) -> Fetched:
-    return Fetched(
-        content=content,
-        url=url,
-        final_url=final_url,
-        fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        sha256=hashlib.sha256(content).hexdigest(),
-        content_type=content_type,
-        origin=origin,
-        filename=filename,
-    )
+    return Fetched.create(content, url=url, final_url=final_url, content_type=content_type,
+                          origin=origin, filename=filename)

