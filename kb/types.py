@@ -151,3 +151,63 @@ class Hit:
             "url": p.url,
             "text": p.text,
         }
+
+
+@dataclass
+class Citation:
+    """A passage an answer cites as [n], with the words of it that support the answer."""
+
+    n: int
+    passage: Passage
+    quote: str  # the supporting words, verbatim from passage.text
+
+    def reference(self) -> str:
+        """Citation text a person can paste: "Regulation (EU) 2024/1689, Article 5(1)(f)"."""
+        return f"{short_title(self.passage.title)}, {self.passage.locator}" if self.passage.locator \
+            else short_title(self.passage.title)
+
+    def to_json(self) -> dict:
+        p = self.passage
+        return {"n": self.n, "passage_id": p.passage_id, "doc_id": p.doc_id, "title": p.title,
+                "locator": p.locator, "url": p.url, "quote": self.quote,
+                "reference": self.reference()}
+
+
+@dataclass
+class Answer:
+    """An answer whose every sentence carries [n] markers pointing into `citations`.
+
+    `mode` is "generated" (model sentences that passed verification), "extractive" (sentences
+    quoted from the passages) or "abstained" (the corpus does not cover the question; `see_also`
+    lists the nearest passages).
+    """
+
+    question: str
+    text: str
+    mode: str
+    citations: list[Citation] = field(default_factory=list)
+    dropped_sentences: list[dict] = field(default_factory=list)  # {"sentence", "reason"}
+    see_also: list[Hit] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, generate, verify, total
+    backend: str = ""
+
+    def to_json(self) -> dict:
+        """The stable JSON shape that scripts rely on."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "mode": self.mode,
+            "citations": [citation.to_json() for citation in self.citations],
+            "dropped_sentences": self.dropped_sentences,
+            "see_also": [hit.to_json() for hit in self.see_also],
+            "timings_ms": {name: round(ms, 1) for name, ms in self.timings_ms.items()},
+            "backend": self.backend,
+        }
+
+
+def short_title(title: str) -> str:
+    """The part of a title people cite: "Regulation (EU) 2024/1689" of the AI Act's long title."""
+    for separator in (" of the European Parliament", " laying down", " on the protection", ", as adopted"):
+        if separator in title:
+            return title.split(separator)[0].strip()
+    return title
