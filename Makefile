@@ -2,6 +2,9 @@
 PYTHON ?= python3
 # The offline mirror of the default corpus, used instead of the network when present.
 MIRROR ?= $(wildcard ../shared/corpus)
+# llama-cpp-python compiles from source (about 5 minutes, once; pip caches the wheel). A native
+# build (-march=native) crashed with a segfault on our machines, so it is built portable.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: install install-test run ingest test bench

@@ -16,6 +16,7 @@ EXAMPLES = """
 Examples:
   kb ingest --mirror ../shared/corpus      index the default corpus from an offline mirror
   kb search "Can my employer use emotion recognition at work?"
+  kb ask "Which AI practices are banned in the EU?"      a cited answer
   kb show eu-ai-act "Article 5"            read a provision
   kb add ./guidance.pdf --title "National AI guidance" --jurisdiction FR
   kb list --json                           the documents and their passage counts, for scripts
@@ -325,6 +326,62 @@ def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, unt
         where = f"rank {miss['rank']}" if miss["rank"] else "not in top 10"
         click.echo(f"  miss {miss['id']} ({where}): {miss['question']}\n"
                    f"       gold {miss['gold']}; first {miss['first']}")
+
+# ask ---------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("question")
+@click.option("--backend", type=click.Choice(["llama-cpp", "openai", "extractive"]),
+              help="Who writes the answer (default: KB_LLM_BACKEND, else llama-cpp): the packaged "
+                   "local model, an OpenAI-compatible server (KB_LLM_BASE_URL, KB_LLM_MODEL), or "
+                   "no model (quotes from the passages).")
+@click.option("-k", "k", type=click.IntRange(1, 20), help="Passages to retrieve (default: KB_ANSWER_K, 5).")
+@filter_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {question, answer, mode, citations, dropped_sentences, timings_ms} as JSON.")
+@click.pass_context
+def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+    """Answer QUESTION from the knowledge base, every sentence citing its passage.
+
+    The answer streams as it is written. Each sentence the model writes is checked against the
+    passage it cites and dropped if that passage does not say so; if nothing survives, the
+    answer quotes the passages instead (mode "extractive"). When the corpus does not cover the
+    question, the answer says so (mode "abstained") and lists the nearest passages.
+    """
+    from kb.answers import ask_stream
+    from kb.embedding import Embedder
+
+    settings = settings_from(ctx)
+    if not question.strip():
+        raise UsageError("the question is empty; ask something like \"Which AI practices are banned in the EU?\"")
+    store = open_store(settings)
+    stream = ask_stream(store, Embedder(settings), question, backend=backend, k=k,
+                        filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
+    for piece in stream:
+        if not as_json:
+            click.echo(piece, nl=False)
+    answer = stream.answer
+    if as_json:
+        print_json(answer.to_json())
+        return
+    click.echo("")
+    show_answer_sources(answer)
+
+
+def show_answer_sources(answer) -> None:
+    """The citations, what was dropped, and the mode, under a streamed answer."""
+    for citation in answer.citations:
+        click.secho(f"\n[{citation.n}] {citation.reference()}", bold=True)
+        click.echo(f"    {citation.passage.url}")
+        click.echo(f"    “{citation.quote}”")
+    for hit in answer.see_also:
+        click.echo(f"  see also: {hit.passage.locator} — {hit.passage.title}\n            {hit.passage.url}")
+    if answer.dropped_sentences:
+        click.secho(f"\n{len(answer.dropped_sentences)} sentence(s) dropped: no cited passage supports them "
+                    "(--json shows them).", dim=True, err=True)
+    timings = answer.timings_ms
+    click.secho(f"mode: {answer.mode}, backend {answer.backend}; {timings.get('total', 0) / 1000:.1f} s",
+                dim=True, err=True)
 
 
 def main() -> None:

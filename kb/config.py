@@ -76,6 +76,35 @@ class Settings(BaseSettings):
         description="A provision reached through a matching recital scores this share of the recital's "
                     "fused score (0.99: just below the recital).")
 
+    # Answers
+    llm_backend: str = Field(
+        default="llama-cpp", pattern="^(llama-cpp|openai|extractive)$",
+        description="Who writes answers: llama-cpp (in-process GGUF), openai (any OpenAI-compatible "
+                    "server), extractive (no model; quotes the passages).")
+    llm_model_path: str = Field(default="", description="GGUF file for llama-cpp; '' = packaged Gemma 3 270M.")
+    llm_base_url: str = Field(default="", description="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1.")
+    llm_model: str = Field(default="", description="Model name on that server, e.g. qwen2.5:7b-instruct.")
+    llm_api_key: str = Field(default="", description="API key for that server, if it needs one.")
+    llm_chat: bool = Field(default=False, description="Talk to the server through chat (instruction models).")
+    llm_timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for the model server.")
+    llm_max_tokens: int = Field(default=160, gt=0, description="Longest generated answer, in model tokens.")
+    llm_temperature: float = Field(default=0.0, ge=0, description="0: the same answer every time.")
+    llm_context: int = Field(default=2048, ge=512, description="Model context window, in tokens.")
+    llm_threads: int = Field(default=0, ge=0, description="CPU threads for llama-cpp; 0 = all cores.")
+    answer_k: int = Field(default=5, ge=1, le=20, description="Passages retrieved for an answer.")
+    answer_passages: int = Field(
+        default=3, ge=1, le=10,
+        description="Passages shown to the model (the best answer_k); fewer = faster first token.")
+    passage_tokens_for_model: int = Field(
+        default=90, ge=20,
+        description="Each passage is cut to its sentences nearest the question, about this many words.")
+    support_overlap: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Share of a sentence's content words that its cited passage must contain.")
+    support_similarity: float = Field(
+        default=0.5, ge=-1, le=1,
+        description="Meaning similarity a sentence must reach with a sentence of its cited passage.")
+
     @field_validator("home", "sources_file", "mirror", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:

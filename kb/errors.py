@@ -44,3 +44,9 @@ class StoreError(KbError):
     """The store or catalogue could not complete an operation; nothing was changed."""
 
     exit_code = 6
+
+
+class LlmError(KbError):
+    """The language model could not be loaded, reached or run."""
+
+    exit_code = 7

@@ -190,6 +190,7 @@ class Answer:
     see_also: list[Hit] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, generate, verify, total
     backend: str = ""
+    generated_tokens: int = 0  # pieces the model streamed (tokens for llama.cpp), for benchmarks
 
     def to_json(self) -> dict:
         """The stable JSON shape that scripts rely on."""

@@ -69,3 +69,20 @@ def embedder():
     from kb.embedding import Embedder
 
     return Embedder(load_settings(home=REPO / ".kb-home-unused"))
+
+
+@pytest.fixture(scope="session")
+def corpus_home(shared_corpus, tmp_path_factory):
+    """A data directory holding the whole shared corpus (ingested once per session with the real
+    model, about two minutes on 2 cores), and the ingest's report by doc_id. Read-only for tests."""
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    home = tmp_path_factory.mktemp("corpus-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KB_HOME", str(home))
+        result = CliRunner().invoke(cli, ["ingest", "--mirror", str(shared_corpus), "--json"],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        yield home, {r["doc_id"]: r for r in json.loads(result.stdout)}

@@ -1,7 +1,7 @@
 """The real corpus end to end: `kb ingest --mirror ../shared/corpus`, then what a user checks.
 
-Ingests every document of the shared corpus once for this module (a few minutes on 2 cores) with
-the real model into a real Chroma store.
+Uses the session's `corpus_home` (tests/conftest.py): every document of the shared corpus ingested
+once, with the real model into a real Chroma store.
 """
 
 from __future__ import annotations
@@ -17,17 +17,6 @@ from kb.cli import cli
 
 def kb(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def corpus_home(shared_corpus, tmp_path_factory):
-    """A data directory holding the whole shared corpus, and the first ingest's report."""
-    home = tmp_path_factory.mktemp("corpus-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KB_HOME", str(home))
-        result = kb("ingest", "--mirror", str(shared_corpus), "--json")
-        assert result.exit_code == 0, result.output
-        yield home, {r["doc_id"]: r for r in json.loads(result.stdout)}
 
 
 @pytest.fixture

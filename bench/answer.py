@@ -1,0 +1,136 @@
+"""Answer quality and speed over bench/questions.jsonl, with a model backend and without one.
+
+    python bench/answer.py [--backend llama-cpp] [--limit N] [--questions FILE]
+
+Uses the store in KB_HOME (run `kb ingest` first). For each question it asks twice: with the
+model backend and with the extractive one. Prints: share of answerable questions whose answer
+cites a gold passage, share of generated sentences kept by verification, the modes, abstention on
+unanswerable questions, first-token and total latency, tokens/s, and extractive time after
+retrieval. Also checks the promise that no sentence of any answer lacks a supporting citation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kb.answers import ask  # noqa: E402
+from kb.config import load_settings  # noqa: E402
+from kb.embedding import Embedder  # noqa: E402
+from kb.evaluate import load_questions  # noqa: E402
+from kb.search import matches_locator  # noqa: E402
+from kb.sentences import split_sentences  # noqa: E402
+from kb.store import Store  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def cites_gold(answer, question) -> bool:
+    return any(c.passage.doc_id == question.doc_id and any(
+        matches_locator(c.passage.locator, gold) or matches_locator(gold, c.passage.locator)
+        for gold in question.locators) for c in answer.citations)
+
+
+def uncited_sentences(answer) -> int:
+    """Sentences with no [n], or an [n] that is not a citation: must be 0 (the promise)."""
+    if answer.mode == "abstained":
+        return 0
+    numbers = {c.n for c in answer.citations}
+    bad = 0
+    for sentence in split_sentences(answer.text.replace("\n", " ")):
+        found = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
+        bad += not found or not found <= numbers
+    return bad
+
+
+def pct(values: list[float], share: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(share * (len(values) - 1)))] if values else float("nan")
+
+
+def run(store, embedder, questions, backend: str) -> dict:
+    answers = []
+    for question in questions:
+        pieces = []
+        started = time.perf_counter()
+        answer = ask(store, embedder, question.question, backend=backend, on_text=pieces.append)
+        answers.append((question, answer, time.perf_counter() - started))
+    answerable = [(q, a) for q, a, _ in answers if q.answerable]
+    unanswerable = [(q, a) for q, a, _ in answers if not q.answerable]
+    generated_kept = sum(len(split_sentences(a.text)) for _, a, _ in answers if a.mode == "generated")
+    dropped = sum(len(a.dropped_sentences) for _, a, _ in answers)
+    first = [a.timings_ms["first_token"] for _, a, _ in answers if "first_token" in a.timings_ms]
+    after_retrieval = [a.timings_ms["total"] - a.timings_ms["retrieve"]
+                       for _, a, _ in answers if a.mode == "extractive"]
+    tokens = sum(a.generated_tokens for _, a, _ in answers)
+    generate_s = sum(a.timings_ms.get("generate", 0) for _, a, _ in answers) / 1000
+    return {
+        "backend": backend,
+        "gold_cited": sum(cites_gold(a, q) for q, a in answerable) / max(1, len(answerable)),
+        "answerable_abstained": sum(a.mode == "abstained" for _, a in answerable) / max(1, len(answerable)),
+        "unanswerable_abstained": sum(a.mode == "abstained" for _, a in unanswerable) / max(1, len(unanswerable)),
+        "kept_share": generated_kept / max(1, generated_kept + dropped) if backend != "extractive" else None,
+        "modes": dict(Counter(a.mode for _, a, _ in answers)),
+        "uncited_sentences": sum(uncited_sentences(a) for _, a, _ in answers),
+        "first_token_p50_ms": pct(first, 0.5), "first_token_p95_ms": pct(first, 0.95),
+        "total_p50_s": pct([s for *_, s in answers], 0.5), "total_p95_s": pct([s for *_, s in answers], 0.95),
+        "tokens_per_s": tokens / generate_s if generate_s else None,
+        "after_retrieval_p50_ms": pct(after_retrieval, 0.5), "after_retrieval_p95_ms": pct(after_retrieval, 0.95),
+        "misses": [q.id for q, a in answerable if not cites_gold(a, q)],
+        "wrongly_answered": [q.id for q, a in unanswerable if a.mode != "abstained"],
+    }
+
+
+def show(report: dict) -> None:
+    print(f"\nbackend {report['backend']}: modes {report['modes']}")
+    print(f"  gold passage cited      {report['gold_cited']:.0%} of answerable "
+          f"({report['answerable_abstained']:.0%} of answerable abstained)")
+    print(f"  unanswerable abstained  {report['unanswerable_abstained']:.0%}")
+    if report["kept_share"] is not None:
+        print(f"  generated sentences kept {report['kept_share']:.0%}")
+    print(f"  sentences without a supporting citation: {report['uncited_sentences']}")
+    if report["first_token_p50_ms"] == report["first_token_p50_ms"]:  # not NaN
+        print(f"  first token p50 {report['first_token_p50_ms']:.0f} ms, p95 {report['first_token_p95_ms']:.0f} ms;"
+              f" {report['tokens_per_s'] or 0:.1f} tokens/s")
+    print(f"  total p50 {report['total_p50_s']:.2f} s, p95 {report['total_p95_s']:.2f} s")
+    if report["after_retrieval_p50_ms"] == report["after_retrieval_p50_ms"]:
+        print(f"  extractive answers after retrieval: p50 {report['after_retrieval_p50_ms']:.0f} ms, "
+              f"p95 {report['after_retrieval_p95_ms']:.0f} ms")
+    print(f"  gold not cited: {' '.join(report['misses']) or '-'}")
+    print(f"  unanswerable but answered: {' '.join(report['wrongly_answered']) or '-'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
+    parser.add_argument("--backend", default=None, help="model backend (default: KB_LLM_BACKEND)")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    args = parser.parse_args()
+    settings = load_settings()
+    store = Store(settings)
+    if not store.catalogue.documents():
+        sys.exit(f"the store at {settings.home} is empty: run `kb ingest` first")
+    questions = load_questions(args.questions)
+    if args.limit:
+        questions = questions[:args.limit]
+    embedder = Embedder(settings)
+    print(f"{len(questions)} questions; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{statistics.mean(os.getloadavg()[:1]):.1f} load at start")
+    ask(store, embedder, "warm-up: which AI practices are banned?", backend="extractive")
+    for backend in dict.fromkeys([args.backend or settings.llm_backend, "extractive"]):
+        if backend != "extractive":
+            ask(store, embedder, "warm-up: which AI practices are banned?", backend=backend)
+        show(run(store, embedder, questions, backend))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Answers: retrieve, let a model write, keep only the sentences a cited passage supports.
+
+    question -> search -> no good match?  -> abstained (nearest passages as "see also")
+                       -> model backend   -> sentences verified one by one as they stream
+                                             -> none survives -> extractive
+                       -> extractive      -> the clauses nearest the question, quoted
+                                             -> none is near  -> abstained
+
+The model never has the last word: every sentence that reaches a user cites a passage that was
+checked to say so (kb/verify.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator
+
+import numpy as np
+
+from kb.embedding import Embedder
+from kb.errors import UsageError
+from kb.llm import load_model
+from kb.prompt import STOP, build_prompt
+from kb.search import SearchFilters, search
+from kb.sentences import content_words, overlap, split_sentences
+from kb.store import Store
+from kb.types import Answer, Citation, Hit
+from kb.verify import Evidence, check_sentence, prepare_evidence
+
+MAX_QUESTION_CHARS = 2000
+EXTRACTIVE_QUOTES = 3
+SEE_ALSO = 3
+# A clause is quoted in an extractive answer only when it comes this close to the question.
+EXTRACTIVE_MIN_SIMILARITY = 0.3
+
+ABSTAIN_TEXT = ("The knowledge base does not cover this question: no passage answers it closely "
+                "enough. The nearest passages are listed under “see also”.")
+
+
+class AnswerStream:
+    """Iterate for the answer's text as it is verified; `answer` holds the whole Answer after."""
+
+    def __init__(self, steps: Generator[str, None, Answer]):
+        self._steps = steps
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.answer = yield from self._steps
+
+
+def ask(store: Store, embedder: Embedder, question: str, *, backend: str | None = None,
+        k: int | None = None, filters: SearchFilters | None = None,
+        on_text: Callable[[str], None] | None = None) -> Answer:
+    """Answer a question from the store; on_text receives verified text as it is ready."""
+    stream = ask_stream(store, embedder, question, backend=backend, k=k, filters=filters)
+    for piece in stream:
+        if on_text:
+            on_text(piece)
+    return stream.answer
+
+
+def ask_stream(store: Store, embedder: Embedder, question: str, *, backend: str | None = None,
+               k: int | None = None, filters: SearchFilters | None = None) -> AnswerStream:
+    """Like ask(), as a stream of verified text pieces (see AnswerStream)."""
+    question = " ".join(question.split())
+    if not question:
+        raise UsageError("the question is empty; ask something like "
+                         "\"Which AI practices are banned in the EU?\"")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise UsageError(f"the question is {len(question):,} characters long; "
+                         f"ask in at most {MAX_QUESTION_CHARS:,}")
+    settings = store.settings
+    backend = backend or settings.llm_backend
+    model = load_model(settings, backend)  # fails early (bad backend or settings), before retrieval
+    return AnswerStream(_answer(store, embedder, question, backend, model, k or settings.answer_k, filters))
+
+
+def _answer(store, embedder, question, backend, model, k, filters) -> Generator[str, None, Answer]:
+    settings = store.settings
+    started = time.perf_counter()
+    results = search(store, embedder, question, k=k, filters=filters)
+    timings = {"retrieve": _ms(started)}
+    answer = Answer(question=question, text="", mode="abstained", backend=backend, timings_ms=timings)
+    if results.no_good_match or not results.hits:
+        yield from _abstain(answer, results.hits)
+        return _finish(answer, started)
+
+    verify_started = time.perf_counter()
+    hits = results.hits[:settings.answer_passages]
+    evidence, (question_vector,) = prepare_evidence(hits, embedder, [question])
+    timings["verify"] = _ms(verify_started)
+    checked = []
+    if model is not None:
+        excerpts = [(_reference(item.hit), excerpt(item, question_vector, settings.passage_tokens_for_model))
+                    for item in evidence]
+        checked = yield from _generate(model, build_prompt(question, excerpts), evidence, embedder,
+                                       settings, answer)
+        answer.dropped_sentences = [{"sentence": c.sentence, "reason": c.reason} for c in checked if not c.kept]
+    kept = [c for c in checked if c.kept]
+    if kept:
+        answer.mode = "generated"
+    else:
+        extract_started = time.perf_counter()
+        kept = extractive(evidence, question_vector, question)
+        timings["extract"] = _ms(extract_started)
+        if not kept:
+            yield from _abstain(answer, results.hits)
+            return _finish(answer, started)
+        answer.mode = "extractive"
+        for c in kept:
+            yield c.sentence + "\n"
+    answer.text = ("\n" if answer.mode == "extractive" else " ").join(c.sentence for c in kept)
+    answer.citations = _citations(kept, evidence)
+    return _finish(answer, started)
+
+
+def _generate(model, prompt, evidence, embedder, settings, answer) -> Generator[str, None, list]:
+    """Stream the model's text; check and pass on each sentence as soon as it is complete."""
+    timings = answer.timings_ms
+    started = time.perf_counter()
+    checked, seen, text, done = [], set(), "", 0
+    verify_seconds = 0.0
+
+    def judge(sentence: str):
+        nonlocal verify_seconds
+        verify_started = time.perf_counter()
+        verdict = check_sentence(sentence, evidence, embedder, settings.support_overlap,
+                                 settings.support_similarity)
+        key = " ".join(sorted(content_words(verdict.sentence)))
+        if verdict.kept and key in seen:
+            verdict.reason = "repeats an earlier sentence"
+        seen.add(key)
+        verify_seconds += time.perf_counter() - verify_started
+        checked.append(verdict)
+        return verdict
+
+    for piece in model.stream(prompt, STOP):
+        if "first_token" not in timings:
+            timings["first_token"] = _ms(started)
+        text += piece
+        answer.generated_tokens += 1
+        sentences = split_sentences(text)
+        # The last sentence may still grow (and its [n] may still come): wait for the next one.
+        for sentence in sentences[done:-1]:
+            if judge(sentence).kept:
+                yield checked[-1].sentence + " "
+        done = max(done, len(sentences) - 1)
+    for sentence in split_sentences(text)[done:]:
+        if judge(sentence).kept:
+            yield checked[-1].sentence + " "
+    timings["generate"] = _ms(started) - verify_seconds * 1000
+    timings["verify"] = timings.get("verify", 0.0) + verify_seconds * 1000
+    return checked
+
+
+def excerpt(item: Evidence, question_vector: np.ndarray, words: int) -> str:
+    """The clauses of a passage nearest the question, in document order, about `words` long."""
+    if not item.clauses:
+        return " ".join(item.hit.passage.text.split()[:words])
+    order = np.argsort(-(item.vectors @ question_vector))
+    chosen, total = [], 0
+    for index in order:
+        length = len(item.clause(int(index)).split())
+        if chosen and total + length > words:
+            continue
+        chosen.append(int(index))
+        total += length
+    return " ".join(item.clause(i) for i in sorted(chosen))
+
+
+def extractive(evidence: list[Evidence], question_vector: np.ndarray, question: str) -> list:
+    """One quoted clause from each of the best passages that come close to the question."""
+    from kb.verify import Checked
+
+    question_words = content_words(question)
+    quotes = []
+    for item in evidence:
+        if not item.clauses:
+            continue
+        similarities = item.vectors @ question_vector
+        index = int(similarities.argmax())
+        clause = item.clause(index)
+        if similarities[index] < EXTRACTIVE_MIN_SIMILARITY and not overlap(question_words, content_words(clause)):
+            continue
+        quotes.append(Checked(f"{_reference(item.hit)}: “{clause}” [{item.n}]", supports={item.n: clause}))
+        if len(quotes) == EXTRACTIVE_QUOTES:
+            break
+    return quotes
+
+
+def _abstain(answer: Answer, hits: list[Hit]) -> Iterator[str]:
+    answer.mode = "abstained"
+    answer.text = ABSTAIN_TEXT
+    answer.citations = []
+    answer.see_also = hits[:SEE_ALSO]
+    yield ABSTAIN_TEXT
+
+
+def _citations(kept: list, evidence: list[Evidence]) -> list[Citation]:
+    by_n = {item.n: item for item in evidence}
+    citations: dict[int, Citation] = {}
+    for verdict in kept:
+        for n, quote in verdict.supports.items():
+            if n not in citations:
+                citations[n] = Citation(n=n, passage=by_n[n].hit.passage, quote=quote)
+    return [citations[n] for n in sorted(citations)]
+
+
+def _reference(hit: Hit) -> str:
+    return Citation(n=0, passage=hit.passage, quote="").reference()
+
+
+def _finish(answer: Answer, started: float) -> Answer:
+    answer.timings_ms["total"] = _ms(started)
+    return answer
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000

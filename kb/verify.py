@@ -1,0 +1,153 @@
+"""Citation checking: a sentence stays in an answer only if a passage it cites says so.
+
+Each passage becomes `Evidence`: its clauses (sentences and list items, minus anything addressed
+to a model), their embeddings and its content words. A sentence is supported by a passage when
+enough of its content words occur in the passage (settings.support_overlap) AND its meaning is
+close to one clause of it (settings.support_similarity); that clause is the citation's quote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kb.embedding import Embedder
+from kb.references import find_references
+from kb.sentences import content_words, is_instruction, overlap, split_clauses
+from kb.types import Hit
+
+MAX_CLAUSES = 12
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+@dataclass
+class Evidence:
+    """One numbered passage, prepared for quoting and checking."""
+
+    n: int
+    hit: Hit
+    clauses: list[tuple[int, int]]  # spans of passage.text
+    vectors: np.ndarray  # one unit vector per clause
+    words: set[str]  # content words of the clauses, the title and the heading path
+
+    def clause(self, index: int) -> str:
+        start, end = self.clauses[index]
+        return self.hit.passage.text[start:end]
+
+
+@dataclass
+class Checked:
+    """The verdict on one sentence."""
+
+    sentence: str  # the sentence as shown: its claim followed by its verified markers
+    supports: dict[int, str] = field(default_factory=dict)  # n -> quote
+    reason: str = ""  # why it was dropped; "" when kept
+
+    @property
+    def kept(self) -> bool:
+        return not self.reason
+
+
+def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: list[str] = ()
+                     ) -> tuple[list[Evidence], np.ndarray]:
+    """Evidence for each hit (numbered from 1), and the embeddings of extra_texts, in one batch."""
+    spans_per_hit = []
+    texts = list(extra_texts)
+    for hit in hits:
+        text = hit.passage.text
+        spans = [span for span in split_clauses(text) if not is_instruction(text[span[0]:span[1]])]
+        spans = spans[:MAX_CLAUSES]
+        spans_per_hit.append(spans)
+        texts += [text[start:end] for start, end in spans]
+    vectors = np.asarray(embedder.embed(texts), dtype=np.float32).reshape(len(texts), -1)
+    extra, offset = vectors[:len(extra_texts)], len(extra_texts)
+    evidence = []
+    for n, (hit, spans) in enumerate(zip(hits, spans_per_hit), start=1):
+        passage = hit.passage
+        clause_texts = " ".join(passage.text[start:end] for start, end in spans)
+        words = content_words(" ".join([clause_texts, passage.title, passage.locator, *passage.heading_path]))
+        evidence.append(Evidence(n=n, hit=hit, clauses=spans, vectors=vectors[offset:offset + len(spans)],
+                                 words=words))
+        offset += len(spans)
+    return evidence, extra
+
+
+def check_sentence(sentence: str, evidence: list[Evidence], embedder: Embedder,
+                   min_overlap: float, min_similarity: float) -> Checked:
+    """Keep the sentence's citations that support it; say why when none does."""
+    cited = [int(n) for n in _MARKER.findall(sentence)]
+    claim = without_copied_reference(" ".join(_MARKER.sub("", sentence).split()), evidence)
+    words = content_words(claim)
+    if len(words) < 2:
+        return Checked(claim, reason="makes no claim that can be checked")
+    by_n = {item.n: item for item in evidence}
+    unknown = [n for n in cited if n not in by_n]
+    if cited and len(unknown) == len(cited):
+        return Checked(claim, reason=f"cites [{unknown[0]}], which is not one of the passages")
+    vector = np.asarray(embedder.embed([claim])[0], dtype=np.float32)
+    candidates = [by_n[n] for n in dict.fromkeys(cited) if n in by_n] or evidence
+    supports: dict[int, str] = {}
+    best = (0.0, 0.0)
+    for item in candidates:
+        if not len(item.vectors):
+            continue
+        similarities = item.vectors @ vector
+        index = int(similarities.argmax())
+        share = overlap(words, item.words)
+        best = max(best, (share, float(similarities[index])))
+        if share >= min_overlap and similarities[index] >= min_similarity:
+            supports[item.n] = item.clause(index)
+    if not supports:
+        which = "its cited passage does not say so" if cited else "no passage says so"
+        return Checked(claim, reason=f"{which} (word overlap {best[0]:.2f}, similarity {best[1]:.2f})")
+    misnamed = misnamed_provision(claim, [by_n[n] for n in supports])
+    if misnamed:
+        return Checked(claim, reason=misnamed)
+    if not cited:
+        # The checker found the source the model forgot to name; the sentence now cites it.
+        supports = dict([max(supports.items(), key=lambda pair: overlap(words, by_n[pair[0]].words))])
+    return Checked(with_markers(claim, list(supports)), supports=supports)
+
+
+def without_copied_reference(claim: str, evidence: list[Evidence]) -> str:
+    """The claim without a leading "(Regulation ..., Article 5(1))" copied from the prompt."""
+    for item in evidence:
+        header = f"({_reference(item)})"
+        if claim.startswith(header):
+            return claim[len(header):].strip()
+    return claim
+
+
+def misnamed_provision(claim: str, supporting: list[Evidence]) -> str:
+    """Why the claim is wrong about where it comes from ("Article 6" from an Article 5 passage),
+    or "" when every provision it names is one of its passages or mentioned in them."""
+    from kb.search import matches_locator
+
+    for reference in find_references(claim, {}):
+        for item in supporting:
+            locator = item.hit.passage.locator
+            if (matches_locator(locator, reference.locator) or matches_locator(reference.locator, locator)
+                    or reference.locator.casefold() in item.hit.passage.text.casefold()):
+                break
+        else:
+            where = ", ".join(item.hit.passage.locator for item in supporting)
+            return f"names {reference.locator}, but its passage is {where}"
+    return ""
+
+
+def _reference(item: Evidence) -> str:
+    from kb.types import Citation
+
+    return Citation(n=item.n, passage=item.hit.passage, quote="").reference()
+
+
+def with_markers(claim: str, numbers: list[int]) -> str:
+    """'Logs are kept six months [1].': markers before the final punctuation."""
+    markers = "".join(f"[{n}]" for n in numbers)
+    body = claim.rstrip()
+    end = ""
+    while body and body[-1] in ".!?":
+        end, body = body[-1] + end, body[:-1]
+    return f"{body.rstrip()} {markers}{end or '.'}"
