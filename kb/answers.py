@@ -12,6 +12,7 @@ checked to say so (kb/verify.py).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Generator, Iterator
 
@@ -21,20 +22,26 @@ from kb.embedding import Embedder
 from kb.errors import UsageError
 from kb.llm import load_model
 from kb.prompt import STOP, build_prompt
-from kb.search import SearchFilters, search
+from kb.search import SearchFilters, document_aliases, names_in, search
 from kb.sentences import content_words, overlap, split_sentences
 from kb.store import Store
 from kb.types import Answer, Citation, Hit
 from kb.verify import Evidence, check_sentence, prepare_evidence
 
 MAX_QUESTION_CHARS = 2000
-EXTRACTIVE_QUOTES = 3
+EXTRACTIVE_QUOTES = 4
 SEE_ALSO = 3
 # A clause is quoted in an extractive answer only when it comes this close to the question.
 EXTRACTIVE_MIN_SIMILARITY = 0.3
 
-ABSTAIN_TEXT = ("The knowledge base does not cover this question: no passage answers it closely "
-                "enough. The nearest passages are listed under “see also”.")
+ABSTAIN_TEXT = "The knowledge base does not cover this question: {why}. The nearest passages are listed under “see also”."
+NO_CLOSE_PASSAGE = "no passage answers it closely enough"
+# Place names that a jurisdiction stands for: a question about "Europe" is answered by EU law.
+JURISDICTION_NAMES = {
+    "EU": ("Europe", "European", "Union"),
+    "US": ("United States", "America", "American", "USA", "US"),
+}
+_TWO_LETTER_ACRONYM = re.compile(r"\b(?!EU\b|AI\b)[A-Z]{2}\b")
 
 
 class AnswerStream:
@@ -82,17 +89,21 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
     timings = {"retrieve": _ms(started)}
     answer = Answer(question=question, text="", mode="abstained", backend=backend, timings_ms=timings)
     if results.no_good_match or not results.hits:
-        yield from _abstain(answer, results.hits)
+        yield from _abstain(answer, results.hits, NO_CLOSE_PASSAGE)
+        return _finish(answer, started)
+    aliases = document_aliases(store.catalogue.documents())
+    missing = names_not_in(question, results.hits[:settings.answer_passages], aliases)
+    if missing and not results.references:
+        yield from _abstain(answer, results.hits, f"none of the nearest passages mentions {', '.join(missing)}")
         return _finish(answer, started)
 
     verify_started = time.perf_counter()
-    hits = results.hits[:settings.answer_passages]
-    evidence, (question_vector,) = prepare_evidence(hits, embedder, [question])
+    evidence, (question_vector,) = prepare_evidence(results.hits, embedder, [question])
     timings["verify"] = _ms(verify_started)
     checked = []
     if model is not None:
         excerpts = [(_reference(item.hit), excerpt(item, question_vector, settings.passage_tokens_for_model))
-                    for item in evidence]
+                    for item in evidence[:settings.answer_passages]]
         checked = yield from _generate(model, build_prompt(question, excerpts), evidence, embedder,
                                        settings, answer)
         answer.dropped_sentences = [{"sentence": c.sentence, "reason": c.reason} for c in checked if not c.kept]
@@ -104,7 +115,7 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
         kept = extractive(evidence, question_vector, question)
         timings["extract"] = _ms(extract_started)
         if not kept:
-            yield from _abstain(answer, results.hits)
+            yield from _abstain(answer, results.hits, NO_CLOSE_PASSAGE)
             return _finish(answer, started)
         answer.mode = "extractive"
         for c in kept:
@@ -188,12 +199,30 @@ def extractive(evidence: list[Evidence], question_vector: np.ndarray, question: 
     return quotes
 
 
-def _abstain(answer: Answer, hits: list[Hit]) -> Iterator[str]:
+def names_not_in(question: str, hits: list[Hit], aliases: dict[str, str]) -> list[str]:
+    """Names in the question ("Japan", "UK") that none of the passages mentions.
+
+    A passage about copyright in general does not answer a question about copyright in Japan;
+    a document's jurisdiction counts as mentioning the places it stands for.
+    """
+    names = names_in(question, aliases) + _TWO_LETTER_ACRONYM.findall(question)
+    if not names:
+        return []
+    said = " ".join(" ".join([hit.passage.text, hit.passage.title, *hit.passage.heading_path,
+                              *JURISDICTION_NAMES.get(hit.passage.metadata.get("jurisdiction", ""), ())])
+                    for hit in hits)
+    folded = said.casefold()
+    return [name for name in dict.fromkeys(names)
+            if not (re.search(rf"\b{re.escape(name)}\b", said) if name.isupper()
+                    else name.casefold() in folded)]
+
+
+def _abstain(answer: Answer, hits: list[Hit], why: str) -> Iterator[str]:
     answer.mode = "abstained"
-    answer.text = ABSTAIN_TEXT
+    answer.text = ABSTAIN_TEXT.format(why=why)
     answer.citations = []
     answer.see_also = hits[:SEE_ALSO]
-    yield ABSTAIN_TEXT
+    yield answer.text
 
 
 def _citations(kept: list, evidence: list[Evidence]) -> list[Citation]:

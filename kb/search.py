@@ -126,7 +126,7 @@ def names_in(query: str, aliases: dict[str, str]) -> list[str]:
     for match in _NAME.finditer(query):
         word = match.group()
         sentence_start = not query[:match.start()].strip() or query[:match.start()].rstrip()[-1] in ".?!:"
-        if sentence_start or len(word) < 3 or word.casefold() in known:
+        if sentence_start or len(word) < 3 or word.split("-")[0].casefold() in known:
             continue
         names.append(word)
     return names
