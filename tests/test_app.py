@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
+from kb.access import ChangeAccess, change_access
 from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
@@ -26,6 +27,8 @@ def app(small_home, embedder, monkeypatch):
         monkeypatch.delenv(name)
     # The model is the session's; loading it again would only cost time.
     monkeypatch.setattr(ui.common, "_load_embedder", lambda settings: embedder)
+    address = st.get_option("server.address")
+    st.config.set_option("server.address", "localhost")  # whatever config.toml pytest found
 
     def make(home: Path = small_home, **env: str) -> AppTest:
         monkeypatch.setenv("KB_HOME", str(home))
@@ -37,6 +40,7 @@ def app(small_home, embedder, monkeypatch):
 
     yield make
     ui.common._open_store.clear()
+    st.config.set_option("server.address", address)
 
 
 @pytest.fixture
@@ -176,10 +180,8 @@ def test_remove_asks_for_confirmation(app, own_home):
 
 
 @pytest.fixture
-def listening_on_the_network():
-    st.config.set_option("server.address", "0.0.0.0")
-    yield
-    st.config.set_option("server.address", "localhost")
+def listening_on_the_network(app):
+    st.config.set_option("server.address", "0.0.0.0")  # the app fixture puts the address back
 
 
 def test_corpus_changes_are_off_beyond_localhost_without_a_token(app, listening_on_the_network):
@@ -217,3 +219,23 @@ def test_a_settings_error_is_shown_with_the_cli_message(app, small_home):
     cli_output = CliRunner().invoke(cli, ["list"]).stderr.strip()
     assert cli_output == f"Error: {at.error[0].value}"
     assert "max_passage_tokens" in at.error[0].value
+
+
+def test_adding_a_url_on_the_private_network_is_refused(app, own_home):
+    at = app(own_home).run()
+    at.switch_page("ui/corpus.py").run()
+    url = next(text for text in at.text_input if text.label == "URL (http or https)")
+    url.set_value("http://169.254.169.254/latest/meta-data/")
+    next(b for b in at.button if b.label == "Add" and b.proto.form_id == "add-url").click().run()
+    assert at.error[0].value.startswith("http://169.254.169.254/latest/meta-data/ points to a "
+                                        "link-local address")
+    assert len(at.dataframe[0].value) == 3
+
+
+@pytest.mark.parametrize("address, token, access", [
+    ("localhost", "", ChangeAccess.OPEN), ("127.0.0.1", "", ChangeAccess.OPEN), ("::1", "", ChangeAccess.OPEN),
+    ("", "", ChangeAccess.CLOSED), ("0.0.0.0", "", ChangeAccess.CLOSED), ("10.1.2.3", "", ChangeAccess.CLOSED),
+    ("localhost", "t", ChangeAccess.TOKEN), ("0.0.0.0", "t", ChangeAccess.TOKEN),
+])
+def test_who_may_change_the_corpus(address, token, access):
+    assert change_access(address, token) is access

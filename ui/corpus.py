@@ -12,9 +12,9 @@ import streamlit as st
 
 from ingest.pipeline import Pipeline, add_document, add_upload, is_url, remove_document
 from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
-from kb.cli import DOC_FIELDS, check_date, summary
+from kb.cli import DOC_FIELDS, summary
 from kb.errors import UsageError
-from ui.common import as_text, document_label, embedder, errors_shown, open_store
+from ui.common import as_text, document_label, embedder, errors_shown, open_store, web_link
 
 store = open_store()
 settings = store.settings
@@ -22,15 +22,22 @@ documents = {doc["doc_id"]: doc for doc in store.catalogue.documents()}
 
 st.title("Corpus")
 
+# The table's columns: what people compare first, then provenance.
+COLUMNS = ("doc_id", "passages", "jurisdiction", "date", "doc_type", "title", "issuer", "fetched_at",
+           "sha256", "source", "canonical_url", "fetched_from", "final_url", "origin", "parser", "ingested_at")
+COLUMN_CONFIG = {
+    "doc_id": st.column_config.TextColumn("id", pinned=True),
+    "title": st.column_config.TextColumn("title", width="medium"),
+    "source": st.column_config.LinkColumn("source"),  # only http(s) links are clickable
+    "canonical_url": st.column_config.TextColumn("canonical URL"),
+    "final_url": st.column_config.TextColumn("fetched from URL"),
+    "fetched_from": st.column_config.TextColumn("via"),
+}
+
 if documents:
     table = pd.DataFrame([{field: doc.get(field) for field in DOC_FIELDS} for doc in documents.values()])
-    st.dataframe(table, hide_index=True, column_config={
-        "doc_id": st.column_config.TextColumn("id", pinned=True),
-        "canonical_url": st.column_config.LinkColumn("source"),
-        "final_url": st.column_config.TextColumn("fetched from URL"),
-        "fetched_from": st.column_config.TextColumn("via"),
-        "passages": st.column_config.NumberColumn("passages", format="%d"),
-    })
+    table["source"] = [web_link(url) for url in table["canonical_url"]]
+    st.dataframe(table, hide_index=True, column_order=COLUMNS, column_config=COLUMN_CONFIG)
 else:
     st.info("No documents yet: add one below, or run `kb ingest --mirror ../shared/corpus`.")
 
@@ -122,7 +129,6 @@ if may_change():
             with errors_shown():
                 if not is_url(url.strip()):
                     raise UsageError(f"only http(s) URLs can be added, not '{url.strip()}'")
-                check_date(metadata["date"])
                 run_change(f"Adding {url.strip()}",
                            lambda pipeline: added(add_document(pipeline, url.strip(), **metadata)))
     with by_upload, st.form("add-upload", clear_on_submit=True):

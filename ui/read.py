@@ -68,12 +68,15 @@ with errors_shown():
                        f"{document['date'] or 'undated'}"))
     st.subheader(as_text(part.heading))
     marked_ids = {passage.passage_id for passage in here}
+    lead_in = ""
     for passage in part.passages:
         marked = passage.passage_id in marked_ids
         with st.container(border=marked):
             st.markdown(f"**{as_text(passage.locator)}**" + (" · you are here" if marked else ""))
-            if passage.context and passage.context not in passage.text:
+            # The lead-in ("The following AI practices shall be prohibited:") once per run of points.
+            if passage.context and passage.context != lead_in and passage.context not in passage.text:
                 st.caption(as_text(passage.context))
+            lead_in = passage.context
             st.markdown(as_text(passage.text))
             if marked and web_link(passage.url):
                 st.link_button("Official text", passage.url, icon=":material/open_in_new:")
