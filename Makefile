@@ -18,8 +18,10 @@ install-test:
 ingest: install
 	$(PYTHON) -m kb ingest $(if $(MIRROR),--mirror $(MIRROR))
 
+# The app reads the mirror too, so that "Refresh" on its Corpus page works offline.
 run: ingest
-	$(PYTHON) -m kb search "Can my employer use emotion recognition on me at work?"
+	$(if $(MIRROR),KB_MIRROR=$(abspath $(MIRROR))) $(PYTHON) -m streamlit run app.py \
+		--server.headless true --browser.gatherUsageStats false
 
 test: install-test
 	$(PYTHON) -m pytest -q

@@ -22,6 +22,7 @@ import hishel
 import httpx
 from hishel.httpx import CacheClient
 
+from ingest.addresses import check_public_url
 from kb.config import Settings
 from kb.errors import FetchError
 from kb.types import Fetched
@@ -103,12 +104,16 @@ def _open_client(settings: Settings) -> httpx.Client:
     storage = hishel.SqliteStorage(
         database_path=settings.http_cache_dir / CACHE_DATABASE, max_stream_size=settings.max_bytes
     )
+    # The address check runs before every request the client sends: each redirect hop of a
+    # document and of its robots.txt is checked, not only the URL a person typed.
+    guard = [] if settings.allow_private_addresses else [lambda request: check_public_url(str(request.url))]
     return CacheClient(
         storage=storage,
         rfc=hishel.CacheOptions(shared=False),
         headers={"User-Agent": settings.user_agent, "Cache-Control": "no-cache"},
         timeout=httpx.Timeout(settings.http_timeout),
         follow_redirects=False,
+        event_hooks={"request": guard},
     )
 
 

@@ -6,7 +6,9 @@ version included, as it was.
 
 from __future__ import annotations
 
+import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,18 +16,20 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ingest.chunk import chunk
-from ingest.fetch import fetch_url, read_file
+from ingest.fetch import fetch_url, read_file, too_large_message
 from ingest.index import document_version, index_passages
 from ingest.mirror import Mirror
 from ingest.parse import detect_parser, parse
 from ingest.sources import check_id, load_registry, make_id
 from kb.config import Settings
 from kb.embedding import Embedder, embed_model_name
-from kb.errors import KbError, NotFoundError, UsageError
+from kb.errors import FetchError, KbError, NotFoundError, ParseError, UsageError
 from kb.store import Store
 from kb.types import Fetched, ParsedDocument, Source
 
 EventHandler = Callable[[str, dict], None]
+# The file name an upload is stored under says what its bytes are, whatever the name it came with.
+UPLOAD_SUFFIX = {"pdf": ".pdf", "eurlex": ".html", "html": ".html", "markdown": ".md", "text": ".txt"}
 
 
 @dataclass
@@ -141,7 +145,7 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
     else:
         path = Path(target).expanduser()
         fetched = read_file(path, settings)
-        canonical_url = metadata.pop("url", "") or path.resolve().as_uri()
+        canonical_url = metadata.pop("url", "")  # "" = the kept copy, known once the id is
         local_copy = path
     parser = metadata.pop("parser", "") or detect_parser(fetched)
     # Parsed once, before anything is copied or registered: a broken file changes nothing.
@@ -156,7 +160,8 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
                     origin="user", fetch_url=target if is_url(target) else "",
                     **{key: value for key, value in metadata.items() if value})
     if local_copy is not None:
-        source = replace(source, path=str(_keep_copy(local_copy, doc_id, settings)))
+        kept = _keep_copy(local_copy, doc_id, settings)
+        source = replace(source, path=str(kept), canonical_url=canonical_url or kept.as_uri())
     catalogue.add_user_source(source)
     try:
         result = pipeline.index(source, fetched, force=True, document=document)
@@ -167,6 +172,30 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
         if source.path:
             Path(source.path).unlink(missing_ok=True)
         raise
+
+
+def add_upload(pipeline: Pipeline, filename: str, content: bytes, **metadata: str) -> DocumentResult:
+    """Add a file sent through the app: accepted by size and by what its bytes are (PDF, HTML,
+    Markdown or text), never by its name; then added like a local file."""
+    limit = pipeline.settings.max_bytes
+    if len(content) > limit:
+        raise FetchError(too_large_message(filename, limit))
+    if not content.strip():
+        raise ParseError(f"{filename} is empty")
+    by_content = Fetched.create(content, url=filename, final_url=filename, content_type="",
+                                origin="file")
+    try:
+        kind = detect_parser(by_content)
+    except ParseError:
+        raise ParseError(f"{filename} is not a PDF, HTML, Markdown or text file; its content is "
+                         "binary data of another kind") from None
+    if kind == "text" and Path(filename).suffix.lower() in (".md", ".markdown"):
+        kind = "markdown"  # Markdown is text; only a name tells it from text without headings
+    stem = re.sub(r"[^\w.-]+", "-", Path(filename).stem).strip(".-") or "upload"
+    with tempfile.TemporaryDirectory(prefix="kb-upload-") as folder:
+        path = Path(folder) / f"{stem[:80]}{UPLOAD_SUFFIX[kind]}"
+        path.write_bytes(content)
+        return add_document(pipeline, str(path), **metadata)
 
 
 def remove_document(pipeline: Pipeline, doc_id: str) -> str:

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kb.errors import ConfigError
@@ -46,6 +46,14 @@ class Settings(BaseSettings):
         default="policy-kb/0.1 (+https://github.com/policy-kb/policy-kb; AI policy knowledge base)"
     )
     respect_robots: bool = True
+    allow_private_addresses: bool = Field(
+        default=False,
+        description="Fetch from loopback, private and link-local addresses too (tests, trusted networks).")
+
+    # The app
+    admin_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Password for corpus changes in the app when it listens beyond localhost.")
 
     # Embedding and chunking
     embed_model: str = Field(default="", description="Sentence-transformers model folder; '' = packaged MiniLM.")

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real shared corpus when present, fetched-bytes builders."""
+"""Shared fixtures: the real shared corpus when present, fetched-bytes builders, the real model,
+and a small store for the app's tests."""
 
 from __future__ import annotations
 
@@ -86,3 +87,50 @@ def corpus_home(shared_corpus, tmp_path_factory):
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
         yield home, {r["doc_id"]: r for r in json.loads(result.stdout)}
+
+
+# A small store for the app (tests/test_app.py, tests/test_browser.py) -----------------------
+
+DRONES = """# Drone rules
+
+## Registration
+
+Every drone heavier than 250 grams must be registered with the aviation authority before its first flight.
+
+## Night flights
+
+Flying a drone at night requires a green flashing light visible from one kilometre.
+"""
+
+HELMETS = "Bicycle helmets\n\nChildren under twelve must wear a helmet when cycling on public roads.\n"
+
+
+def build_store(home: Path, embedder) -> Path:
+    """A data directory with three small documents added as a user would add them."""
+    from ingest.pipeline import Pipeline, add_document
+    from kb.config import load_settings
+    from kb.store import Store
+
+    home.mkdir(parents=True)
+    registry = home / "sources.toml"
+    registry.write_text("", encoding="utf-8")
+    (home / "drones.md").write_text(DRONES, encoding="utf-8")
+    (home / "helmets.txt").write_text(HELMETS, encoding="utf-8")
+    settings = load_settings(home=home, sources_file=registry)
+    store = Store(settings)
+    pipeline = Pipeline(settings, store, embedder)
+    add_document(pipeline, str(FIXTURES / "eurlex_2024_min.html"), doc_id="widget-act",
+                 url="https://eur-lex.europa.eu/eli/reg/2099/1/oj", jurisdiction="EU",
+                 issuer="European Union", doc_type="regulation", date="2099-01-01")
+    add_document(pipeline, str(home / "drones.md"), doc_id="drones", url="https://example.org/drones",
+                 jurisdiction="XX", issuer="Aviation authority", doc_type="guidance", date="2024-01-01")
+    add_document(pipeline, str(home / "helmets.txt"), title="Helmet notes", jurisdiction="YY",
+                 doc_type="guidance", date="2023-05-01")
+    store.close()
+    return home
+
+
+@pytest.fixture(scope="session")
+def small_home(tmp_path_factory, embedder) -> Path:
+    """The small store, built once per session; tests that change it use a copy."""
+    return build_store(tmp_path_factory.mktemp("app") / "kb-home", embedder)

@@ -63,6 +63,7 @@ def mini(tmp_path, settings, monkeypatch):
     monkeypatch.setenv("KB_SOURCES_FILE", str(registry))
     monkeypatch.setenv("KB_HTTP_TIMEOUT", "2")
     monkeypatch.setenv("KB_HTTP_RETRIES", "0")
+    monkeypatch.setenv("KB_ALLOW_PRIVATE_ADDRESSES", "true")  # the test web server is on 127.0.0.1
     return mirror
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import re
 import socket
 import sqlite3
 import threading
@@ -11,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ingest import fetch
+from ingest import addresses, fetch
 from ingest.fetch import fetch_url, read_file
 from kb.config import load_settings
 from kb.errors import FetchError
@@ -87,9 +89,10 @@ def site():
 
 @pytest.fixture
 def settings(tmp_path):
-    """Small timeouts and backoff so failures are quick; robots.txt is tested on its own."""
+    """Small timeouts and backoff so failures are quick; robots.txt and the address guard are
+    tested on their own (the test servers listen on 127.0.0.1)."""
     return load_settings(home=tmp_path, http_timeout=0.5, http_retries=2, http_backoff=0.01,
-                         max_bytes=1000, respect_robots=False)
+                         max_bytes=1000, respect_robots=False, allow_private_addresses=True)
 
 
 @pytest.fixture(autouse=True)
@@ -310,3 +313,59 @@ def test_an_unusable_cache_database_is_reported(site, settings):
 def test_a_malformed_url_is_reported(settings, url):
     with pytest.raises(FetchError, match="is not a valid URL"):
         fetch_url(url, settings)
+
+
+# The address guard -------------------------------------------------------------------------------
+
+@pytest.fixture
+def guarded(settings):
+    return settings.model_copy(update={"allow_private_addresses": False, "http_retries": 0})
+
+
+@pytest.mark.parametrize("url, kind", [
+    ("http://127.0.0.1:8501/admin", "this computer"),
+    ("http://[::1]/", "this computer"),
+    ("http://[::ffff:127.0.0.1]/", "this computer"),
+    ("http://10.0.0.5/x", "a private network address"),
+    ("https://192.168.1.1/router", "a private network address"),
+    ("http://169.254.169.254/latest/meta-data/", "a link-local address"),
+    ("http://0.0.0.0/", "an address that is not a web server"),
+    ("http://localhost/", "this computer"),
+])
+def test_private_and_local_addresses_are_refused(guarded, url, kind):
+    with pytest.raises(FetchError, match=rf"^{re.escape(url)} points to {kind}.*only fetches public web pages"):
+        fetch_url(url, guarded)
+
+
+def test_a_file_url_is_refused_before_any_address_check(guarded):
+    with pytest.raises(FetchError, match=r"only http\(s\) URLs can be fetched: file:///etc/passwd"):
+        fetch_url("file:///etc/passwd", guarded)
+
+
+def test_public_addresses_pass_the_guard():
+    for address in ("93.184.215.14", "2606:4700::6810:85e5"):
+        assert addresses.non_public_kind(ipaddress.ip_address(address)) == ""
+
+
+def test_a_redirect_to_a_private_address_is_refused(site, guarded, monkeypatch):
+    # The test server listens on 127.0.0.1: let that one address count as public, so the first
+    # hop goes through and the redirect is what the guard has to catch.
+    really = addresses.non_public_kind
+    monkeypatch.setattr(addresses, "non_public_kind",
+                        lambda address: "" if str(address) == "127.0.0.1" else really(address))
+    port = site.server.server_address[1]
+    site.route("/secret", page(body=b"metadata credentials"))
+    start = site.route("/start", redirect(f"http://127.0.0.2:{port}/secret"))
+    with pytest.raises(FetchError, match=rf"127.0.0.2:{port}/secret points to this computer"):
+        fetch_url(start, guarded)
+    assert site.hits("/start") and not site.hits("/secret")
+
+
+def test_a_robots_txt_redirect_to_a_private_address_is_not_followed(site, guarded, monkeypatch):
+    really = addresses.non_public_kind
+    monkeypatch.setattr(addresses, "non_public_kind",
+                        lambda address: "" if str(address) == "127.0.0.1" else really(address))
+    site.route("/robots.txt", redirect("http://169.254.169.254/latest/meta-data/"))
+    url = site.route("/doc", page(body=HTML))
+    polite = guarded.model_copy(update={"respect_robots": True})
+    assert fetch_url(url, polite).content == HTML

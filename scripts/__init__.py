@@ -1,0 +1,1 @@
+"""Helper scripts: run with `python -m scripts.<name>` from the repository root."""

@@ -1,0 +1,60 @@
+"""Screenshots of every page of the real app, for the README: docs/screenshots/<page>.png.
+
+    KB_HOME=<an ingested data dir> python -m scripts.screenshots
+
+Starts `streamlit run app.py` on a free port and drives it with Debian's Chromium
+(/usr/bin/chromium) through Playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+from scripts.app_server import REPO, running_app
+
+OUTPUT = REPO / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+QUESTION = "Can my employer use emotion recognition on me at work?"
+
+
+def shoot(page: Page, name: str) -> None:
+    # Streamlit draws tables and charts after the script has finished: wait for them.
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+    page.wait_for_timeout(2000)
+    page.screenshot(path=OUTPUT / f"{name}.png")
+    print(f"saved {OUTPUT / name}.png")
+
+
+def main() -> None:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    env = {name: value for name, value in os.environ.items() if name.startswith("KB_")}
+    with tempfile.TemporaryDirectory() as folder, \
+            running_app(env, log=Path(folder) / "streamlit.log") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        query = page.get_by_label("Question or keywords")
+        query.fill(QUESTION)
+        query.press("Enter")
+        expect(page.get_by_role("link", name="Official text").first).to_be_visible(timeout=120_000)
+        shoot(page, "search")
+        page.goto(f"{url}/read?doc=eu-ai-act&locator=Article+5%281%29%28f%29")
+        expect(page.get_by_text("you are here").first).to_be_visible(timeout=30_000)
+        page.get_by_text("you are here").first.scroll_into_view_if_needed()
+        shoot(page, "read")
+        page.goto(f"{url}/corpus")
+        expect(page.get_by_role("tab", name="Upload a file")).to_be_visible(timeout=30_000)
+        expect(page.locator("[data-testid=stDataFrame] canvas").first).to_be_visible(timeout=30_000)
+        shoot(page, "corpus")
+        page.goto(f"{url}/overview")
+        expect(page.locator(".vega-embed").nth(4)).to_be_visible(timeout=60_000)
+        shoot(page, "overview")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The Streamlit app, page by page, with streamlit.testing's AppTest on a small real store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from click.testing import CliRunner
+from markdown_it import MarkdownIt
+from streamlit.testing.v1 import AppTest
+
+from kb.access import ChangeAccess, change_access
+from tests.conftest import REPO
+
+APP = str(REPO / "app.py")
+
+
+@pytest.fixture
+def app(small_home, embedder, monkeypatch):
+    """A function making an AppTest of app.py on a data directory (the shared one by default)."""
+    import ui.common
+
+    for name in [name for name in os.environ if name.startswith("KB_")]:
+        monkeypatch.delenv(name)
+    # The model is the session's; loading it again would only cost time.
+    monkeypatch.setattr(ui.common, "_load_embedder", lambda settings: embedder)
+    address = st.get_option("server.address")
+    st.config.set_option("server.address", "localhost")  # whatever config.toml pytest found
+
+    def make(home: Path = small_home, **env: str) -> AppTest:
+        monkeypatch.setenv("KB_HOME", str(home))
+        monkeypatch.setenv("KB_SOURCES_FILE", str(home / "sources.toml"))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        ui.common._open_store.clear()  # st.cache_resource lives as long as the process
+        return AppTest.from_file(APP, default_timeout=30)
+
+    yield make
+    ui.common._open_store.clear()
+    st.config.set_option("server.address", address)
+
+
+@pytest.fixture
+def own_home(small_home, tmp_path) -> Path:
+    """A copy of the small store that a test may change."""
+    return Path(shutil.copytree(small_home, tmp_path / "kb-home"))
+
+
+def open_read(at: AppTest, **params: str) -> AppTest:
+    """The Read page with these query parameters, as a link to it would open it."""
+    at.run().switch_page("ui/read.py")
+    at.query_params.update(params)
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(element.value for element in at.markdown)
+
+
+def test_search_shows_passage_cards_that_link_to_the_official_text_and_to_read(app):
+    at = app().run()
+    assert not at.exception
+    at.text_input[1].set_value("Do I have to register my drone?").run()
+    assert not at.exception and not at.error
+    assert "250 grams" in texts(at)
+    assert at.link_button[0].proto.url.startswith("https://example.org/drones#")
+    assert at.page_link[0].value == "Read in context"
+    assert "doc=drones" in at.page_link[0].proto.query_string
+
+
+def test_search_filters_limit_the_documents(app):
+    at = app().run()
+    at.text_input[1].set_value("rules about safety").run()
+    jurisdiction = next(box for box in at.selectbox if box.label == "Jurisdiction")
+    jurisdiction.set_value("YY").run()
+    cards = [m.value for m in at.markdown if m.value.startswith("**1\\.")]
+    assert cards and all("Helmet notes" in card for card in cards)
+
+
+def test_the_reference_box_opens_the_provision_on_the_read_page(app):
+    at = app().run()
+    # Article 3 is short enough to be one passage: the reference to a point in it opens Article 3.
+    at.text_input[0].set_value("Art. 3(1)(b) Widget Act")
+    at.button[0].click().run()
+    assert not at.error
+    assert at.query_params == {"doc": "widget-act", "locator": "Article 3"}
+    marked = [m.value for m in at.markdown if "you are here" in m.value]
+    assert marked == ["**Article 3** · you are here"]
+    assert at.link_button[0].proto.url == "https://eur-lex.europa.eu/eli/reg/2099/1/oj#art_3"
+
+
+def test_an_unknown_reference_is_an_error_message_not_a_traceback(app):
+    at = app().run()
+    at.text_input[0].set_value("Art. 99 Widget Act")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.error[0].value == "Article 99 was not found in widget-act"
+
+
+def test_read_opens_at_the_place_in_the_url_and_jumps_along_the_structure(app):
+    at = open_read(app(), doc="widget-act", locator="Annex I")
+    assert not at.exception and not at.error
+    assert at.subheader[0].value.startswith("Annex I High\\-risk widgets")
+    assert any("recognise emotions of cooks" in m.value for m in at.markdown)
+    box = next(text for text in at.text_input if text.label == "Go to a place")
+    box.set_value("Recital 2")
+    next(button for button in at.button if button.label == "Go").click().run()
+    assert at.query_params["locator"] == "Recital 2"
+    assert any("Widget Board" in m.value for m in at.markdown)
+    next(button for button in at.button if button.label == "Next part").click().run()
+    assert at.subheader[0].value == "Chapter I General provisions › Article 1 Subject matter"
+
+
+def test_document_text_is_shown_as_text_not_markup(app, own_home, embedder):
+    from ingest.pipeline import Pipeline, add_document
+    from kb.config import load_settings
+    from kb.store import Store
+
+    hostile = own_home / "hostile.txt"
+    hostile.write_text("Hostile page\n\nClick <img src=x onerror=alert(1)> **now** "
+                       "[here](javascript:alert(2)) :red[alarm] $x^2$\n", encoding="utf-8")
+    settings = load_settings(home=own_home, sources_file=own_home / "sources.toml")
+    store = Store(settings)
+    add_document(Pipeline(settings, store, embedder), str(hostile), url="javascript:alert(3)")
+    store.close()
+    at = open_read(app(own_home), doc="hostile-page", locator="Hostile page")
+    shown = next(m.value for m in at.markdown if "onerror" in m.value)
+    # What a CommonMark renderer (Streamlit's is one) makes of it: the characters, no markup.
+    html = MarkdownIt("commonmark").render(shown)
+    assert html == ("<p>Click &lt;img src=x onerror=alert(1)&gt; **now** [here](javascript:alert(2)) "
+                    ":red[alarm] $x^2$</p>\n")
+    assert any("you are here" in m.value for m in at.markdown)
+    assert not at.link_button  # a javascript: link is never offered
+
+
+def test_corpus_table_shows_provenance(app):
+    at = app()
+    at.run()
+    at.switch_page("ui/corpus.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert set(table["doc_id"]) == {"widget-act", "drones", "helmet-notes"}
+    assert {"sha256", "fetched_at", "canonical_url", "passages"} <= set(table.columns)
+    assert table.set_index("doc_id").loc["drones", "canonical_url"] == "https://example.org/drones"
+
+
+def upload(at: AppTest, name: str, content: bytes, mime: str) -> AppTest:
+    at.file_uploader[0].set_value((name, content, mime))
+    return next(b for b in at.button if b.label == "Add" and b.proto.form_id == "add-upload").click().run()
+
+
+def test_upload_adds_a_searchable_document_and_refuses_binary_content(app, own_home):
+    at = app(own_home).run()
+    at.switch_page("ui/corpus.py").run()
+    upload(at, "wind.md", b"# Wind turbines\n\n## Noise\n\nTurbines must stay below 35 decibels "
+           b"at night near houses.\n", "text/markdown")
+    assert not at.error, [e.value for e in at.error]
+    assert at.success[0].value.startswith("added wind\\-turbines\\: ")
+    assert "wind-turbines" in set(at.dataframe[0].value["doc_id"])
+    # A PNG is refused whatever its name says, and the corpus does not change.
+    upload(at, "notes.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "text/markdown")
+    assert at.error[0].value == ("notes.md is not a PDF, HTML, Markdown or text file; its content "
+                                 "is binary data of another kind")
+    assert len(at.dataframe[0].value) == 4
+
+
+def test_remove_asks_for_confirmation(app, own_home):
+    at = app(own_home).run()
+    at.switch_page("ui/corpus.py").run()
+    next(box for box in at.selectbox if box.key == "remove-doc").set_value("helmet-notes").run()
+    next(b for b in at.button if b.label == "Remove…").click().run()
+    assert "helmet\\-notes" in at.warning[0].value
+    assert "helmet-notes" in set(at.dataframe[0].value["doc_id"])  # not yet
+    next(b for b in at.button if b.label == "Yes, remove").click().run()
+    assert at.success[0].value == "removed helmet\\-notes"
+    assert "helmet-notes" not in set(at.dataframe[0].value["doc_id"])
+
+
+@pytest.fixture
+def listening_on_the_network(app):
+    st.config.set_option("server.address", "0.0.0.0")  # the app fixture puts the address back
+
+
+def test_corpus_changes_are_off_beyond_localhost_without_a_token(app, listening_on_the_network):
+    at = app().run()
+    at.switch_page("ui/corpus.py").run()
+    assert "no admin token is set" in at.info[0].value
+    assert not at.file_uploader and not at.tabs
+
+
+def test_corpus_changes_need_the_admin_token(app, listening_on_the_network):
+    at = app(KB_ADMIN_TOKEN="s3cret-token").run()
+    at.switch_page("ui/corpus.py").run()
+    assert not at.file_uploader
+    password = next(text for text in at.text_input if "Admin token" in text.label)
+    password.set_value("guess").run()
+    assert at.error[0].value == "That is not the admin token." and not at.file_uploader
+    password.set_value("s3cret-token").run()
+    assert at.file_uploader and not at.error
+
+
+def test_overview_draws_the_corpus_charts(app):
+    at = app().run()
+    at.switch_page("ui/overview.py").run()
+    assert not at.exception
+    assert [metric.value for metric in at.metric][:1] == ["3"]
+    assert [h.value for h in at.subheader] == ["By jurisdiction", "By year", "By type", "By issuer",
+                                               "Passages per document"]
+    assert len(at.get("vega_lite_chart")) == 5
+
+
+def test_a_settings_error_is_shown_with_the_cli_message(app, small_home):
+    from kb.cli import cli
+
+    at = app(KB_MAX_PASSAGE_TOKENS="lots").run()
+    cli_output = CliRunner().invoke(cli, ["list"]).stderr.strip()
+    assert cli_output == f"Error: {at.error[0].value}"
+    assert "max_passage_tokens" in at.error[0].value
+
+
+def test_adding_a_url_on_the_private_network_is_refused(app, own_home):
+    at = app(own_home).run()
+    at.switch_page("ui/corpus.py").run()
+    url = next(text for text in at.text_input if text.label == "URL (http or https)")
+    url.set_value("http://169.254.169.254/latest/meta-data/")
+    next(b for b in at.button if b.label == "Add" and b.proto.form_id == "add-url").click().run()
+    assert at.error[0].value.startswith("http://169.254.169.254/latest/meta-data/ points to a "
+                                        "link-local address")
+    assert len(at.dataframe[0].value) == 3
+
+
+@pytest.mark.parametrize("address, token, access", [
+    ("localhost", "", ChangeAccess.OPEN), ("127.0.0.1", "", ChangeAccess.OPEN), ("::1", "", ChangeAccess.OPEN),
+    ("", "", ChangeAccess.CLOSED), ("0.0.0.0", "", ChangeAccess.CLOSED), ("10.1.2.3", "", ChangeAccess.CLOSED),
+    ("localhost", "t", ChangeAccess.TOKEN), ("0.0.0.0", "t", ChangeAccess.TOKEN),
+])
+def test_who_may_change_the_corpus(address, token, access):
+    assert change_access(address, token) is access

@@ -1,0 +1,173 @@
+"""Corpus: the documents with their provenance; add (URL or upload), refresh and remove.
+
+Changes go through the same pipeline functions as `kb add`, `kb ingest` and `kb remove`, under
+the data directory's write lock, and are guarded by kb.access when the app is reachable from
+the network.
+"""
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from ingest.pipeline import Pipeline, add_document, add_upload, is_url, remove_document
+from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
+from kb.cli import DOC_FIELDS, summary
+from kb.errors import UsageError
+from ui.common import as_text, document_label, embedder, errors_shown, open_store, web_link
+
+store = open_store()
+settings = store.settings
+documents = {doc["doc_id"]: doc for doc in store.catalogue.documents()}
+
+st.title("Corpus")
+
+# The table's columns: what people compare first, then provenance.
+COLUMNS = ("doc_id", "passages", "jurisdiction", "date", "doc_type", "title", "issuer", "fetched_at",
+           "sha256", "source", "canonical_url", "fetched_from", "final_url", "origin", "parser", "ingested_at")
+COLUMN_CONFIG = {
+    "doc_id": st.column_config.TextColumn("id", pinned=True),
+    "title": st.column_config.TextColumn("title", width="medium"),
+    "source": st.column_config.LinkColumn("source"),  # only http(s) links are clickable
+    "canonical_url": st.column_config.TextColumn("canonical URL"),
+    "final_url": st.column_config.TextColumn("fetched from URL"),
+    "fetched_from": st.column_config.TextColumn("via"),
+}
+
+if documents:
+    table = pd.DataFrame([{field: doc.get(field) for field in DOC_FIELDS} for doc in documents.values()])
+    table["source"] = [web_link(url) for url in table["canonical_url"]]
+    st.dataframe(table, hide_index=True, column_order=COLUMNS, column_config=COLUMN_CONFIG)
+else:
+    st.info("No documents yet: add one below, or run `kb ingest --mirror ../shared/corpus`.")
+
+
+def may_change() -> bool:
+    """Whether this session may change the corpus; shows why not, or asks for the token."""
+    token = settings.admin_token.get_secret_value()
+    access = change_access(st.get_option("server.address") or "", token)
+    if access is ChangeAccess.CLOSED:
+        st.info(CLOSED_MESSAGE, icon=":material/lock:")
+        return False
+    if access is ChangeAccess.TOKEN and not st.session_state.get("admin"):
+        given = st.text_input("Admin token (KB_ADMIN_TOKEN) to change the corpus", type="password")
+        if not given:
+            return False
+        if not token_matches(given, token):
+            st.error("That is not the admin token.")
+            return False
+        st.session_state["admin"] = True
+    return True
+
+
+class StatusProgress:
+    """Shows pipeline events in an st.status box: stages as lines, embedding as a progress bar."""
+
+    def __init__(self, status):
+        self.status = status
+        self.bar = None
+
+    def handle(self, event: str, info: dict) -> None:
+        if event == "loading-model":
+            self.status.update(label="Loading the embedding model…")
+        elif event == "document":
+            self.status.update(label=f"{info['doc_id']}: {info['stage']}")
+            self.status.write(as_text(f"{info['doc_id']}: {info['stage']}"))
+            if info["stage"] == "embedding":
+                self.bar = self.status.progress(0.0, text=f"embedding {info['passages']} passages")
+        elif event == "embedded" and self.bar is not None:
+            self.bar.progress(info["done"] / max(info["total"], 1),
+                              text=f"embedded {info['done']} of {info['total']} passages")
+        elif event == "result":
+            result = info["result"]
+            detail = result.message or f"{result.passages} passages"
+            self.status.write(as_text(f"{result.doc_id}: {result.status}, {detail}"))
+
+
+def run_change(label: str, change) -> None:
+    """Run `change(pipeline)` under the write lock with live progress; rerun to show the result."""
+    with st.status(label, expanded=True) as status, errors_shown():
+        progress = StatusProgress(status)
+        pipeline = Pipeline(settings, store, embedder(settings), on_event=progress.handle)
+        with store.writing():
+            outcome = change(pipeline)
+        status.update(label=outcome, state="complete")
+        st.session_state["last_change"] = outcome
+        st.rerun()
+    status.update(state="error")
+
+
+def metadata_fields(prefix: str) -> dict[str, str]:
+    """The optional metadata of a new document, as `kb add` options."""
+    left, middle, right = st.columns(3)
+    date = middle.date_input("Date of the text", value=None, key=f"{prefix}-date")
+    return {
+        "title": left.text_input("Title (default: the document's own)", key=f"{prefix}-title"),
+        "issuer": middle.text_input("Issuer", key=f"{prefix}-issuer"),
+        "jurisdiction": right.text_input("Jurisdiction", placeholder="EU, US, international",
+                                         key=f"{prefix}-jurisdiction"),
+        "doc_type": left.text_input("Type", placeholder="regulation, guidance, web_page",
+                                    key=f"{prefix}-type"),
+        "date": date.isoformat() if date else "",
+    }
+
+
+def added(result) -> str:
+    return f"added {result.doc_id}: {result.passages} passages"
+
+
+if "last_change" in st.session_state:
+    st.success(as_text(st.session_state.pop("last_change")))
+
+st.header("Change the corpus")
+if may_change():
+    by_url, by_upload, refresh, remove = st.tabs(["Add a web page", "Upload a file", "Refresh", "Remove"])
+    with by_url, st.form("add-url"):
+        url = st.text_input("URL (http or https)", placeholder="https://example.org/guidance.html")
+        metadata = metadata_fields("url")
+        if st.form_submit_button("Add", icon=":material/add:") and url.strip():
+            with errors_shown():
+                if not is_url(url.strip()):
+                    raise UsageError(f"only http(s) URLs can be added, not '{url.strip()}'")
+                run_change(f"Adding {url.strip()}",
+                           lambda pipeline: added(add_document(pipeline, url.strip(), **metadata)))
+    with by_upload, st.form("add-upload", clear_on_submit=True):
+        upload = st.file_uploader("PDF, HTML, Markdown or text file",
+                                  type=["pdf", "html", "htm", "md", "markdown", "txt"],
+                                  max_upload_size=max(1, math.ceil(settings.max_bytes / 2**20)))
+        official = st.text_input("Official URL to link passages to (optional)")
+        metadata = metadata_fields("upload")
+        if st.form_submit_button("Add", icon=":material/upload:") and upload is not None:
+            with errors_shown():
+                if official.strip() and not is_url(official.strip()):
+                    raise UsageError(f"the official URL must be http(s), not '{official.strip()}'")
+                content = upload.getvalue()
+                run_change(f"Adding {upload.name}", lambda pipeline: added(add_upload(
+                    pipeline, upload.name, content, url=official.strip(), **metadata)))
+    with refresh:
+        st.caption("Fetch again and re-index what changed (from KB_MIRROR when it is set). "
+                   "A document that fails keeps its previous version.")
+        one, every = st.columns([3, 1], vertical_alignment="bottom")
+        target = one.selectbox("Document", list(documents), format_func=document_label(documents),
+                               key="refresh-doc")
+        if one.button("Refresh this document", disabled=target is None):
+            run_change(f"Refreshing {target}", lambda pipeline: summary(pipeline.ingest([target])))
+        if every.button("Refresh all"):
+            run_change("Refreshing every document", lambda pipeline: summary(pipeline.ingest()))
+    with remove:
+        target = st.selectbox("Document", list(documents), format_func=document_label(documents),
+                              key="remove-doc")
+        pending = st.session_state.get("pending_removal")
+        if pending is None and st.button("Remove…", disabled=target is None, icon=":material/delete:"):
+            st.session_state["pending_removal"] = target
+            st.rerun()
+        if pending is not None:
+            st.warning(as_text(f"Remove {pending} and its {documents.get(pending, {}).get('passages', 0)} "
+                               "passages? A document of the default corpus comes back on the next refresh."))
+            yes, no, _ = st.columns([1, 1, 4])
+            if yes.button("Yes, remove", type="primary"):
+                del st.session_state["pending_removal"]
+                run_change(f"Removing {pending}", lambda pipeline: remove_document(pipeline, pending))
+            if no.button("Cancel"):
+                del st.session_state["pending_removal"]
+                st.rerun()
