@@ -1,4 +1,4 @@
-"""policy-kb in the browser: search, read, manage and chart the corpus.
+"""policy-kb in the browser: ask, search, read, manage and chart the corpus.
 
 UI only: every page calls the library functions the `kb` command uses (kb/ and ingest/).
 Run with `make run`, or `streamlit run app.py`. Settings come from KB_* variables as for `kb`.
@@ -12,7 +12,8 @@ st.set_page_config(page_title="policy-kb", page_icon=":material/gavel:", layout=
 
 # The pages in menu order; the first is where the app opens. A page is one script in ui/.
 PAGES = [
-    st.Page("ui/search.py", title="Search", icon=":material/search:", default=True),
+    st.Page("ui/ask.py", title="Ask", icon=":material/forum:", default=True),
+    st.Page("ui/search.py", title="Search", icon=":material/search:"),
     st.Page("ui/read.py", title="Read", icon=":material/menu_book:"),
     st.Page("ui/corpus.py", title="Corpus", icon=":material/library_books:"),
     st.Page("ui/overview.py", title="Overview", icon=":material/bar_chart:"),

@@ -163,8 +163,8 @@ class Citation:
 
     def reference(self) -> str:
         """Citation text a person can paste: "Regulation (EU) 2024/1689, Article 5(1)(f)"."""
-        return f"{short_title(self.passage.title)}, {self.passage.locator}" if self.passage.locator \
-            else short_title(self.passage.title)
+        title, locator = short_title(self.passage.title), self.passage.locator
+        return f"{title}, {locator}" if locator and locator != title else title
 
     def to_json(self) -> dict:
         p = self.passage

@@ -56,12 +56,17 @@ def open_read(at: AppTest, **params: str) -> AppTest:
     return at.run()
 
 
+def open_search(at: AppTest) -> AppTest:
+    """The Search page (the app opens on Ask)."""
+    return at.run().switch_page("ui/search.py").run()
+
+
 def texts(at: AppTest) -> str:
     return "\n".join(element.value for element in at.markdown)
 
 
 def test_search_shows_passage_cards_that_link_to_the_official_text_and_to_read(app):
-    at = app().run()
+    at = open_search(app())
     assert not at.exception
     at.text_input[1].set_value("Do I have to register my drone?").run()
     assert not at.exception and not at.error
@@ -72,7 +77,7 @@ def test_search_shows_passage_cards_that_link_to_the_official_text_and_to_read(a
 
 
 def test_search_filters_limit_the_documents(app):
-    at = app().run()
+    at = open_search(app())
     at.text_input[1].set_value("rules about safety").run()
     jurisdiction = next(box for box in at.selectbox if box.label == "Jurisdiction")
     jurisdiction.set_value("YY").run()
@@ -81,7 +86,7 @@ def test_search_filters_limit_the_documents(app):
 
 
 def test_the_reference_box_opens_the_provision_on_the_read_page(app):
-    at = app().run()
+    at = open_search(app())
     # Article 3 is short enough to be one passage: the reference to a point in it opens Article 3.
     at.text_input[0].set_value("Art. 3(1)(b) Widget Act")
     at.button[0].click().run()
@@ -93,7 +98,7 @@ def test_the_reference_box_opens_the_provision_on_the_read_page(app):
 
 
 def test_an_unknown_reference_is_an_error_message_not_a_traceback(app):
-    at = app().run()
+    at = open_search(app())
     at.text_input[0].set_value("Art. 99 Widget Act")
     at.button[0].click().run()
     assert not at.exception
@@ -239,3 +244,41 @@ def test_adding_a_url_on_the_private_network_is_refused(app, own_home):
 ])
 def test_who_may_change_the_corpus(address, token, access):
     assert change_access(address, token) is access
+
+
+# Ask -------------------------------------------------------------------------------------------
+
+def ask(at: AppTest, question: str, backend: str = "extractive") -> AppTest:
+    at.run()
+    next(box for box in at.selectbox if box.label == "Written by").set_value(backend).run()
+    return at.chat_input[0].set_value(question).run(timeout=120)
+
+
+def test_ask_is_the_first_page_and_answers_with_citation_cards(app):
+    at = ask(app(), "Do I have to register my drone before flying?")
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Ask"
+    answer = at.chat_message[1].markdown[0].value
+    assert "250 grams" in answer and "\\[1\\]" in answer
+    cards = [m.value for m in at.markdown if m.value.startswith("**\\[1\\]")]
+    assert cards == ["**\\[1\\] Drone rules**"]
+    marked = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    assert marked and "250 grams" in marked[0]
+    assert at.code[0].value == "Drone rules, https://example.org/drones#drone-rules"
+    assert any(b.proto.url.startswith("https://example.org/drones#") for b in at.link_button)
+    assert "Quoted from the passages" in " ".join(c.value for c in at.caption)
+    assert len(at.session_state.chat) == 1
+
+
+def test_ask_abstains_when_the_corpus_does_not_cover_the_question(app):
+    at = ask(app(), "What does the Colorado AI Act require from deployers?")
+    assert not at.exception and not at.error
+    assert "does not cover this question" in texts(at)
+    assert "See also" in texts(at) and not [m for m in at.markdown if ":orange-background[" in m.value]
+    at.run()  # the history shows it again, as a notice
+    assert "does not cover this question" in at.info[0].value
+
+
+def test_ask_shows_a_bad_question_as_the_cli_message(app):
+    at = ask(app(), "x" * 2500)
+    assert at.error[0].value.startswith("the question is 2,500 characters long")

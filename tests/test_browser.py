@@ -1,5 +1,6 @@
-"""The running app in a real browser: Debian's Chromium, driven by Playwright, searches, sees a
-hit that links to the official text, and opens the Corpus page."""
+"""The running app in a real browser: Debian's Chromium, driven by Playwright, asks a question and
+gets an answer (the real local model) with a citation linking to the official text, searches,
+and opens the Corpus page."""
 
 from __future__ import annotations
 
@@ -34,9 +35,20 @@ def app_url(small_home, tmp_path_factory):
         yield url
 
 
-def test_search_then_corpus_in_a_real_browser(page, app_url):
+def test_ask_search_then_corpus_in_a_real_browser(page, app_url):
     SCREENSHOTS.mkdir(exist_ok=True)
     page.goto(app_url)
+    question = page.get_by_placeholder("Ask about AI policy", exact=False)
+    question.wait_for(timeout=30_000)  # Streamlit renders after the page loads
+    question.fill("Do I have to register my drone before flying it?")
+    question.press("Enter")
+    cited = page.get_by_role("link", name="Official text").first
+    expect(cited).to_be_visible(timeout=180_000)  # loads both models, then answers
+    assert cited.get_attribute("href").startswith("https://example.org/drones#")
+    expect(page.get_by_text("[1] Drone rules").first).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "browser-ask.png", full_page=True)
+
+    page.get_by_role("link", name="Search").click()
     query = page.get_by_label("Question or keywords")
     query.wait_for(timeout=30_000)  # Streamlit renders after the page loads
     query.fill("Do I have to register my drone?")

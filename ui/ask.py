@@ -1,0 +1,117 @@
+"""Ask: a chat whose answers stream sentence by sentence, each sentence checked against the
+passage it cites; citations as cards with the quote marked inside its passage."""
+
+import streamlit as st
+
+from kb.answers import ask_stream
+from kb.llm import BACKENDS
+from kb.search import SearchFilters
+from kb.types import Answer, Citation
+from ui.common import (READ_PAGE, as_text, document_label, embedder, errors_shown, open_store,
+                       passage_card, read_params, web_link)
+
+MODES = {
+    "generated": ("Written by the model; every sentence checked against its passage", ":material/verified:"),
+    "extractive": ("Quoted from the passages (no model sentence could be verified, or no model)",
+                   ":material/format_quote:"),
+    "abstained": ("Not covered by the knowledge base", ":material/block:"),
+}
+BACKEND_LABELS = {"llama-cpp": "Local model (llama.cpp)", "openai": "Model server (OpenAI-compatible)",
+                  "extractive": "No model: quote the passages"}
+
+store = open_store()
+documents = {doc["doc_id"]: doc for doc in store.catalogue.documents()}
+settings = store.settings
+
+with st.sidebar:
+    st.subheader("Answers")
+    backend = st.selectbox("Written by", BACKENDS, index=BACKENDS.index(settings.llm_backend),
+                           format_func=BACKEND_LABELS.get)
+    doc_ids = st.multiselect("Only these documents", list(documents), format_func=document_label(documents))
+    jurisdictions = sorted({doc["jurisdiction"] for doc in documents.values() if doc.get("jurisdiction")})
+    jurisdiction = st.selectbox("Jurisdiction", [""] + jurisdictions, format_func=lambda v: v or "any")
+    if st.button("Clear the conversation", icon=":material/delete_sweep:"):
+        st.session_state.chat = []
+
+st.title("Ask")
+st.caption("Answers come only from the documents in the knowledge base. Every sentence cites the "
+           "passage that says so; sentences no passage supports are dropped.")
+if not documents:
+    st.info("No documents yet. Add some on the Corpus page, or run `make run`.")
+    st.stop()
+
+
+def marked_passage(citation: Citation) -> str:
+    """The passage as text, with the quoted words highlighted."""
+    text = citation.passage.text
+    start = text.find(citation.quote) if citation.quote else -1
+    if start < 0:
+        return as_text(text)
+    end = start + len(citation.quote)
+    return f"{as_text(text[:start])}:orange-background[{as_text(text[start:end])}]{as_text(text[end:])}"
+
+
+def citation_card(citation: Citation) -> None:
+    passage = citation.passage
+    with st.container(border=True):
+        st.markdown(f"**{as_text(f'[{citation.n}] {citation.reference()}')}**")
+        st.markdown(marked_passage(citation))
+        line = f"{citation.reference()}, {passage.url}" if web_link(passage.url) else citation.reference()
+        st.code(line, language=None, wrap_lines=True)  # the copy button gives a pasteable citation
+        read, official, _ = st.columns([1, 1, 3])
+        read.page_link(READ_PAGE, label="Read in context", icon=":material/menu_book:",
+                       query_params=read_params(passage))
+        if web_link(passage.url):
+            official.link_button("Official text", passage.url, icon=":material/open_in_new:")
+
+
+def show_details(answer: Answer) -> None:
+    """Mode, citations, see-also passages and dropped sentences under an answer."""
+    label, icon = MODES[answer.mode]
+    seconds = answer.timings_ms.get("total", 0) / 1000
+    st.caption(f"{label} · {answer.backend} · {seconds:.1f} s")
+    if answer.mode == "abstained":
+        st.markdown("**See also**")
+        for hit in answer.see_also:
+            passage_card(hit.passage, f"{hit.passage.locator} — {hit.passage.title}")
+    for citation in answer.citations:
+        citation_card(citation)
+    if answer.dropped_sentences:
+        with st.expander(f"{len(answer.dropped_sentences)} sentence(s) dropped: no passage supports them",
+                         icon=":material/content_cut:"):
+            for dropped in answer.dropped_sentences:
+                st.markdown(f"- {as_text(dropped['sentence'])}  \n  _{as_text(dropped['reason'])}_")
+
+
+def show_answer(answer: Answer) -> None:
+    if answer.mode == "abstained":
+        st.info(as_text(answer.text), icon=":material/block:")
+    else:
+        st.markdown(as_text(answer.text))
+    show_details(answer)
+
+
+chat = st.session_state.setdefault("chat", [])
+for question, answer in chat:
+    st.chat_message("user").markdown(as_text(question))
+    with st.chat_message("assistant"):
+        show_answer(answer)
+
+question = st.chat_input("Ask about AI policy, e.g. Which AI practices are banned in the EU?")
+if question:
+    st.chat_message("user").markdown(as_text(question))
+    with st.chat_message("assistant"), errors_shown():
+        with st.spinner("Finding passages (the first question also loads the models)…"):
+            filters = SearchFilters(doc_ids=tuple(doc_ids), jurisdiction=jurisdiction)
+            stream = ask_stream(store, embedder(settings), question, backend=backend, filters=filters)
+            pieces = iter(stream)
+            first = next(pieces, "")  # retrieval, and the first sentence that passed its check
+
+        def verified_text():
+            yield as_text(first)
+            for piece in pieces:
+                yield as_text(piece)
+
+        st.write_stream(verified_text())
+        show_details(stream.answer)
+        chat.append((question, stream.answer))
