@@ -28,3 +28,5 @@ test: install-test
 
 bench: install
 	$(PYTHON) bench/ingest.py $(if $(MIRROR),--mirror $(MIRROR))
+	$(PYTHON) -m kb eval bench/questions.jsonl
+	$(PYTHON) bench/answer.py

@@ -106,11 +106,12 @@ class Settings(BaseSettings):
     passage_tokens_for_model: int = Field(
         default=90, ge=20,
         description="Each passage is cut to its sentences nearest the question, about this many words.")
+    # Calibrated by bench/calibrate_support.py: the pair that rejects >= 95 % of wrong citations.
     support_overlap: float = Field(
-        default=0.5, ge=0, le=1,
+        default=0.6, ge=0, le=1,
         description="Share of a sentence's content words that its cited passage must contain.")
     support_similarity: float = Field(
-        default=0.5, ge=-1, le=1,
+        default=0.6, ge=-1, le=1,
         description="Meaning similarity a sentence must reach with a sentence of its cited passage.")
 
     @field_validator("home", "sources_file", "mirror", mode="after")

@@ -19,6 +19,7 @@ from scripts.app_server import REPO, running_app
 OUTPUT = REPO / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 QUESTION = "Can my employer use emotion recognition on me at work?"
+ASK = "Which AI practices are banned in the EU?"
 
 
 def shoot(page: Page, name: str) -> None:
@@ -37,6 +38,12 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
+        question = page.get_by_placeholder("Ask about AI policy", exact=False)
+        question.fill(ASK)
+        question.press("Enter")
+        expect(page.get_by_role("link", name="Official text").first).to_be_visible(timeout=300_000)
+        shoot(page, "ask")
+        page.goto(f"{url}/search")
         query = page.get_by_label("Question or keywords")
         query.fill(QUESTION)
         query.press("Enter")
