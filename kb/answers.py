@@ -34,7 +34,8 @@ SEE_ALSO = 3
 # A clause is quoted in an extractive answer only when it comes this close to the question.
 EXTRACTIVE_MIN_SIMILARITY = 0.3
 
-ABSTAIN_TEXT = "The knowledge base does not cover this question: {why}. The nearest passages are listed under “see also”."
+ABSTAIN_TEXT = ("The knowledge base does not cover this question: {why}. "
+                "The nearest passages are listed under “see also”.")
 NO_CLOSE_PASSAGE = "no passage answers it closely enough"
 # Place names that a jurisdiction stands for: a question about "Europe" is answered by EU law.
 JURISDICTION_NAMES = {
