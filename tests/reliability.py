@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +70,28 @@ def doctor(home: Path, *args: str) -> tuple[int, dict]:
     result = run_kb(home, "doctor", "--json", *args)
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout)
+
+
+def write_mirror(folder: Path, version: str) -> Path:
+    """An offline mirror of the small documents (marked `version`) and a registry naming them;
+    returns the registry file (for KB_SOURCES_FILE)."""
+    manifest, registry = [], []
+    for path in write_documents(folder, version):
+        doc_id, url = path.stem, f"https://example.org/{path.stem}"
+        manifest.append({"id": doc_id, "canonical_url": url, "file": path.name,
+                         "media_type": "text/markdown",
+                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+        registry.append(f'[[document]]\nid = "{doc_id}"\ntitle = "{TOPICS[path.name][0]}"\n'
+                        f'canonical_url = "{url}"\n')
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    sources = folder / "sources.toml"
+    sources.write_text("\n".join(registry), encoding="utf-8")
+    return sources
+
+
+def live_passages(home: Path) -> set[tuple[str, str, str]]:
+    """(vector id, locator, text) of every live passage in a data directory's catalogue."""
+    with sqlite3.connect(home / "catalogue.sqlite3") as db:
+        rows = db.execute("""SELECT p.vector_id, p.locator, p.text FROM passages p JOIN documents d
+                             ON d.doc_id = p.doc_id AND d.version = p.version""").fetchall()
+    return set(rows)
