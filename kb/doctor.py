@@ -159,6 +159,8 @@ def _model_findings(store: Store, documents: dict[str, dict]) -> list[Finding]:
 
 def _keyword_findings(store: Store, live: set[str]) -> list[Finding]:
     built, current = store.keyword.built_generation(), store.catalogue.generation()
+    if built is None and not live:
+        return []  # nothing ingested yet: the first search or ingest builds it
     if built is None:
         return [Finding("keyword-index", "the keyword index is missing or unreadable; repair rebuilds it")]
     if built != current:

@@ -142,3 +142,9 @@ def test_vectors_of_another_dimension_are_reported(store, tmp_path, monkeypatch)
     assert code == 1 and "dimension" in problems(report)
     message = next(f["message"] for f in report["findings"] if f["problem"] == "dimension")
     assert "384-dimensional" in message and "768" in message
+
+
+def test_an_empty_knowledge_base_is_healthy(settings, monkeypatch):
+    monkeypatch.setenv("KB_HOME", str(settings.home))
+    assert doctor() == (0, {"healthy": True, "documents": 0, "passages": 0, "vectors": 0,
+                            "findings": []})
