@@ -31,6 +31,7 @@ _PAGE_NUMBER = re.compile(r"^[-–—\s]*(page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(\s*(
                           re.I)
 _PAGE_REF = re.compile(r"^(\d{1,4}|[ivxlc]{1,6})$", re.I)
 _DOT_LEADER = re.compile(r"(\.\s?){4,}\s*(\d{1,4}|[ivxlc]{1,6})$", re.I)
+_MARKUP = re.compile(rb"^(\xef\xbb\xbf)?\s*<(!doctype|html|\?xml|!--)", re.I)
 _BULLET = re.compile(r"^[•▪●◦■□➢►✓]\s+")
 _DASH = re.compile(r"^[‒–\-*]\s+")  # a list item only where the line hangs out to the left
 _ENUMERATOR = re.compile(r"^\(?(\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s", re.I)
@@ -76,10 +77,11 @@ class Item:
 
 
 def sniff(fetched: Fetched) -> bool:
-    """PDF by media type or by the %PDF signature."""
-    if fetched.content_type == "application/pdf":
+    """PDF by the %PDF signature, or by media type unless the bytes are a web page (servers
+    answer with an error or login page under the type of the document asked for)."""
+    if fetched.content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF"):
         return True
-    return fetched.content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF")
+    return fetched.content_type == "application/pdf" and not _MARKUP.match(fetched.content[:1024])
 
 
 def parse(fetched: Fetched) -> ParsedDocument:
