@@ -9,6 +9,7 @@ is reported with the command that fixes it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -51,13 +52,14 @@ class Health:
 
     def lines(self) -> list[str]:
         """One line per finding, then the verdict."""
-        lines = [finding.line() for finding in self.findings]
         totals = f"{self.documents} documents, {self.passages} passages, {self.vectors} vectors"
-        lines.append(f"ok: {totals}; catalogue, vectors and keyword index agree" if self.healthy
-                     else f"not healthy: {totals}; run `kb doctor --repair`"
-                     if any(f.repairable and not f.repaired for f in self.findings)
-                     else f"not healthy: {totals}; see the commands above")
-        return lines
+        if self.healthy:
+            verdict = f"ok: {totals}; catalogue, vectors and keyword index agree"
+        elif any(finding.repairable and not finding.repaired for finding in self.findings):
+            verdict = f"not healthy: {totals}; run `kb doctor --repair`"
+        else:
+            verdict = f"not healthy: {totals}; see the commands above"
+        return [finding.line() for finding in self.findings] + [verdict]
 
     def to_json(self) -> dict:
         findings = [{k: v for k, v in asdict(f).items() if k != "vector_ids"} for f in self.findings]
@@ -69,7 +71,7 @@ def check(store: Store) -> Health:
     """Compare catalogue, vectors and keyword index; change nothing."""
     catalogue = store.catalogue
     documents = {doc["doc_id"]: doc for doc in catalogue.documents()}
-    live_ids = _live_vector_ids(store)
+    live_ids = catalogue.live_vector_ids()
     stored = store.collection.get(include=["metadatas"])
     vector_docs = {vid: (meta or {}).get("doc_id", "?")
                    for vid, meta in zip(stored["ids"], stored["metadatas"])}
@@ -86,28 +88,18 @@ def repair(store: Store, embedder_factory) -> Health:
     The result lists what was repaired, then whatever the second check still finds.
     """
     repaired = [finding for finding in check(store).findings if finding.repairable]
+    embedder = functools.cache(embedder_factory)  # loaded once, and only if something needs it
     for finding in repaired:
         if finding.problem == "orphan-vectors":
             store.collection.delete(ids=finding.vector_ids)
         elif finding.problem == "missing-vectors":
-            _reembed(store, embedder_factory(), finding.doc_id, set(finding.vector_ids))
+            _reembed(store, embedder(), finding.doc_id, set(finding.vector_ids))
         elif finding.problem == "keyword-index":
             store.refresh_keyword_index(force=True)
         finding.repaired = True
     after = check(store)
     after.findings = repaired + after.findings
     return after
-
-
-def _live_vector_ids(store: Store) -> dict[str, set[str]]:
-    """doc_id -> vector ids of its live passages, from the catalogue."""
-    rows = store.catalogue.db.execute(
-        """SELECT p.doc_id, p.vector_id FROM passages p JOIN documents d
-           ON d.doc_id = p.doc_id AND d.version = p.version""").fetchall()
-    live: dict[str, set[str]] = {doc_id: set() for doc_id in store.catalogue.live_versions()}
-    for doc_id, vector_id in rows:
-        live[doc_id].add(vector_id)
-    return live
 
 
 def _vector_findings(documents: dict[str, dict], live_ids: dict[str, set[str]],
@@ -121,7 +113,7 @@ def _vector_findings(documents: dict[str, dict], live_ids: dict[str, set[str]],
     for doc_id, ids in sorted(orphans.items()):
         whose = f"'{doc_id}'" if doc_id in documents else f"'{doc_id}' (not in the catalogue)"
         findings.append(Finding("orphan-vectors", f"{len(ids)} vectors of {whose} belong to no live "
-                                f"version; repair deletes them", doc_id, vector_ids=sorted(ids)))
+                                "version; repair deletes them", doc_id, vector_ids=sorted(ids)))
     for doc_id, ids in sorted(live_ids.items()):
         declared = documents[doc_id]["passages"]
         if declared != len(ids):

@@ -16,26 +16,17 @@ import pymupdf
 import pytest
 from click.testing import CliRunner
 
-from ingest import fetch
 from ingest.fetch import fetch_url
 from ingest.parse import parse
 from ingest.pipeline import Pipeline, add_document
 from kb.cli import cli
 from kb.errors import FetchError
 from kb.store import Store
-from tests.test_fetch import HTML, Site, page
+# The local web server of test_fetch, and its fixtures (forget_robots applies here too).
+from tests.test_fetch import HTML, forget_robots, page, site  # noqa: F401
 
 # Every fault must be reported well within this (the settings allow 3 attempts of 0.5 s).
 REPORTED_WITHIN = 10.0
-
-
-@pytest.fixture
-def site():
-    server = Site()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
 
 
 @pytest.fixture
@@ -43,11 +34,6 @@ def fast(settings):
     """Short timeouts and a 1000-byte limit, so that every fault shows quickly."""
     return settings.model_copy(update={"http_timeout": 0.5, "http_retries": 2, "http_backoff": 0.01,
                                        "max_bytes": 1000, "respect_robots": False})
-
-
-@pytest.fixture(autouse=True)
-def forget_robots(monkeypatch):
-    monkeypatch.setattr(fetch, "_robots_by_origin", {})
 
 
 def headers_then(action, length: int | None = 900, content_type: str = "text/html"):
