@@ -47,7 +47,11 @@ def parse(fetched: Fetched, hint: str = "") -> ParsedDocument:
     if not fetched.content.strip():
         raise ParseError(f"{fetched.url}: the document is empty")
     name = hint or detect_parser(fetched)
-    document = parser_module(name).parse(fetched)
+    try:
+        document = parser_module(name).parse(fetched)
+    except RecursionError as error:  # hostile or broken markup: 100,000 nested elements
+        raise ParseError(f"{fetched.url}: the document is nested too deeply to read "
+                         f"({name} parser)") from error
     document.parser = name
     if not any(block.strip() for node in document.root.walk() for block in node.blocks):
         raise ParseError(f"{fetched.url}: no text could be extracted ({name} parser)")

@@ -76,6 +76,7 @@ class Pipeline:
             sources = [source for source in sources if source.id in only]
         self.on_event("start", {"total": len(sources)})
         results = [self.ingest_one(source, force=force) for source in sources]
+        self.store.delete_stale_vectors()
         self.on_event("document", {"doc_id": "keyword index", "stage": "updating"})
         self.store.refresh_keyword_index()
         self.on_event("done", {"results": results})
@@ -153,8 +154,11 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
     title = metadata.pop("title", "") or document.title or _name_of(target)
     doc_id = check_id(metadata.pop("doc_id", "") or make_id(title))
     registry_ids = {source.id for source in load_registry(settings.sources_file)}
-    if doc_id in registry_ids or catalogue.document(doc_id) or any(
-            s.id == doc_id for s in catalogue.user_sources()):
+    # Adding the same bytes again finishes what an interrupted `kb add` began, or changes nothing;
+    # a registration without a document, also left by an interrupted add, is simply replaced.
+    existing = catalogue.document(doc_id)
+    repeat = bool(existing) and existing["origin"] == "user" and existing["sha256"] == fetched.sha256
+    if doc_id in registry_ids or (existing and not repeat):
         raise UsageError(f"a document with id '{doc_id}' already exists; choose another with --id")
     source = Source(id=doc_id, title=title, canonical_url=canonical_url, parser=parser,
                     origin="user", fetch_url=target if is_url(target) else "",
@@ -164,10 +168,13 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
         source = replace(source, path=str(kept), canonical_url=canonical_url or kept.as_uri())
     catalogue.add_user_source(source)
     try:
-        result = pipeline.index(source, fetched, force=True, document=document)
+        result = pipeline.index(source, fetched, force=not repeat, document=document)
+        pipeline.store.delete_stale_vectors()
         pipeline.store.refresh_keyword_index()
         return result
     except BaseException:
+        if repeat:
+            raise
         catalogue.remove_user_source(doc_id)
         if source.path:
             Path(source.path).unlink(missing_ok=True)

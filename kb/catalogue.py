@@ -220,6 +220,15 @@ class Catalogue:
                 WHERE p.doc_id = ? AND ({clauses}) ORDER BY p.ordinal""", [doc_id, *parameters])
         return [row[0] for row in rows]
 
+    def live_vector_ids(self) -> dict[str, set[str]]:
+        """doc_id -> vector-store ids of its live passages, for every live document."""
+        live: dict[str, set[str]] = {doc_id: set() for doc_id in self.live_versions()}
+        rows = self.db.execute("""SELECT p.doc_id, p.vector_id FROM passages p JOIN documents d
+                                  ON d.doc_id = p.doc_id AND d.version = p.version""")
+        for doc_id, vector_id in rows:
+            live[doc_id].add(vector_id)
+        return live
+
     def vector_ids(self, doc_id: str) -> list[str]:
         """Vector-store ids of a document's live passages."""
         rows = self.db.execute("SELECT vector_id FROM passages WHERE doc_id=?", (doc_id,))

@@ -164,6 +164,35 @@ def remove(ctx, doc_id):
         click.echo(remove_document(Pipeline(settings, store), doc_id))
 
 
+# doctor ------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--repair", is_flag=True,
+              help="Delete orphan vectors, re-embed missing ones, rebuild the keyword index.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_context
+def doctor(ctx, repair, as_json):
+    """Check that the catalogue, the vector store and the keyword index agree.
+
+    Prints one line per problem found (and repaired, with --repair). Exit code 0 when the
+    knowledge base is healthy, 1 when problems remain.
+    """
+    from kb import doctor as checkup
+    from kb.embedding import Embedder
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    with store.writing():  # a command at work would look like damage
+        health = (checkup.repair(store, lambda: Embedder(settings)) if repair
+                  else checkup.check(store))
+    if as_json:
+        print_json(health.to_json())
+    else:
+        click.echo("\n".join(health.lines()))
+    if not health.healthy:
+        sys.exit(1)
+
+
 # list / show -------------------------------------------------------------------------------------
 
 DOC_FIELDS = ("doc_id", "title", "issuer", "jurisdiction", "doc_type", "date", "canonical_url",

@@ -85,14 +85,27 @@ class KeywordIndex:
         """The live build, loaded once per generation."""
         import bm25s
 
-        pointer = json.loads((self.folder / _POINTER).read_text())
-        if self._loaded and self._loaded[0] == pointer["generation"]:
+        for attempt in range(3):
+            pointer = json.loads((self.folder / _POINTER).read_text())
+            if self._loaded and self._loaded[0] == pointer["generation"]:
+                return self._loaded
+            build = self.folder / pointer["build"]
+            try:
+                vector_ids = json.loads((build / "ids.json").read_text())
+                retriever = bm25s.BM25.load(str(build), show_progress=False) if vector_ids else None
+            except OSError:
+                # A writer switched to a newer build and removed this one while we read it.
+                if attempt == 2 or json.loads((self.folder / _POINTER).read_text()) == pointer:
+                    raise
+                continue
+            self._loaded = (pointer["generation"], retriever, vector_ids)
             return self._loaded
-        build = self.folder / pointer["build"]
-        vector_ids = json.loads((build / "ids.json").read_text())
-        retriever = bm25s.BM25.load(str(build), show_progress=False) if vector_ids else None
-        self._loaded = (pointer["generation"], retriever, vector_ids)
-        return self._loaded
+
+    def saved_ids(self) -> list[str]:
+        """Vector ids of the live build, loaded afresh from disk; raises when its files are damaged."""
+        with _lock:
+            self._loaded = None
+            return self._load()[2]
 
     def unknown(self, words: list[str]) -> list[str]:
         """The words (after stemming) that no live passage contains."""

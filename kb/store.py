@@ -44,6 +44,19 @@ def version_key(doc_id: str, version: str) -> str:
     return f"{doc_id}@{version}"
 
 
+def passage_nodes(doc_id: str, version: str, metadata: dict[str, str], passages: list[Passage],
+                  embeddings: list[list[float]]) -> list:
+    """llama-index nodes for the vectors of one document version (id `passage_id@version`)."""
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+    # The SOURCE relationship is how llama-index records the document (its doc_id metadata).
+    document = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc_id)}
+    return [TextNode(id_=f"{p.passage_id}@{version}", text=p.text, embedding=vector,
+                     relationships=document,
+                     metadata={"version_key": version_key(doc_id, version), **metadata})
+            for p, vector in zip(passages, embeddings, strict=True)]
+
+
 class Store:
     """Catalogue plus vectors; the only code that writes either."""
 
@@ -100,18 +113,10 @@ class Store:
                          passages: list[Passage], embeddings: list[list[float]],
                          embed_model: str, links: dict[str, str] | None = None) -> None:
         """Make `version` of a document live, with its passages and their embeddings."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-
         key = version_key(source.id, version)
-        # The SOURCE relationship is how llama-index records the document (its doc_id metadata).
-        document = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=source.id)}
-        nodes = [
-            TextNode(id_=f"{p.passage_id}@{version}", text=p.text, embedding=vector,
-                     relationships=document, metadata={"version_key": key,
-                               "jurisdiction": source.jurisdiction, "issuer": source.issuer,
-                               "doc_type": source.doc_type, "date": source.date})
-            for p, vector in zip(passages, embeddings, strict=True)
-        ]
+        nodes = passage_nodes(source.id, version, {"jurisdiction": source.jurisdiction,
+                              "issuer": source.issuer, "doc_type": source.doc_type,
+                              "date": source.date}, passages, embeddings)
         try:
             self.collection.delete(where={"version_key": key})  # leftovers of a crashed attempt
             self.vectors.add(nodes)
@@ -121,12 +126,23 @@ class Store:
                              "its previous version is unchanged") from exc
         self.catalogue.switch_version(source, fetched, version, parser, passages, embed_model,
                                       links or {})
-        self._delete_where({"$and": [{"doc_id": source.id}, {"version_key": {"$ne": key}}]})
+        self.delete_stale_vectors()  # the old version's, and any an interrupted command left
 
     def remove_document(self, doc_id: str) -> None:
         """Remove a document from the catalogue, then its vectors."""
         self.catalogue.remove_document(doc_id)
         self._delete_where({"doc_id": doc_id})
+
+    def delete_stale_vectors(self) -> None:
+        """Delete the vectors of every version that is not live: the leftovers of a command that
+        was killed between writing vectors and switching the catalogue, or before the old
+        version's vectors were deleted."""
+        live = [version_key(doc_id, version)
+                for doc_id, version in self.catalogue.live_versions().items()]
+        if live:
+            self._delete_where({"version_key": {"$nin": live}})
+        elif self.collection.count():
+            self.collection.delete(ids=self.collection.get(include=[])["ids"])
 
     def _delete_where(self, where: dict) -> None:
         try:

@@ -8,6 +8,7 @@ and tables of contents are left out; hard-wrapped and hyphenated lines are joine
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ from kb.types import Fetched, ParsedDocument, Section
 NAME = "pdf"
 
 MAX_PAGES = 2000  # longer files are refused rather than read for minutes
+# Inflated drawing instructions of one page; real pages need well under 1 MB. A few hundred KB
+# of compressed stream can inflate to gigabytes (a "PDF bomb"), which text extraction would hold.
+MAX_PAGE_CONTENT = 64 * 1024 * 1024
 MARGIN = 0.12  # share of the page height at top and bottom where running headers and footers sit
 COVER_PAGES = 3  # the title page is looked for among the first pages
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP  # ligatures expanded, no images
@@ -27,6 +31,7 @@ _PAGE_NUMBER = re.compile(r"^[-–—\s]*(page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(\s*(
                           re.I)
 _PAGE_REF = re.compile(r"^(\d{1,4}|[ivxlc]{1,6})$", re.I)
 _DOT_LEADER = re.compile(r"(\.\s?){4,}\s*(\d{1,4}|[ivxlc]{1,6})$", re.I)
+_MARKUP = re.compile(rb"^(\xef\xbb\xbf)?\s*<(!doctype|html|\?xml|!--)", re.I)
 _BULLET = re.compile(r"^[•▪●◦■□➢►✓]\s+")
 _DASH = re.compile(r"^[‒–\-*]\s+")  # a list item only where the line hangs out to the left
 _ENUMERATOR = re.compile(r"^\(?(\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s", re.I)
@@ -72,10 +77,11 @@ class Item:
 
 
 def sniff(fetched: Fetched) -> bool:
-    """PDF by media type or by the %PDF signature."""
-    if fetched.content_type == "application/pdf":
+    """PDF by the %PDF signature, or by media type unless the bytes are a web page (servers
+    answer with an error or login page under the type of the document asked for)."""
+    if fetched.content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF"):
         return True
-    return fetched.content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF")
+    return fetched.content_type == "application/pdf" and not _MARKUP.match(fetched.content[:1024])
 
 
 def parse(fetched: Fetched) -> ParsedDocument:
@@ -120,10 +126,30 @@ def _read_pages(document: pymupdf.Document, url: str) -> list[list[Block]]:
     pages = []
     try:
         for page in document:
+            if _content_size(document, page, MAX_PAGE_CONTENT) > MAX_PAGE_CONTENT:
+                raise ParseError(f"{url}: page {page.number + 1} inflates to more than "
+                                 f"{MAX_PAGE_CONTENT // 2**20} MB of drawing instructions; refused")
             pages.append(_read_page(page))
     except (RuntimeError, ValueError) as error:
         raise ParseError(f"{url}: the PDF is damaged at page {len(pages) + 1} ({error})") from error
     return pages
+
+
+def _content_size(document: pymupdf.Document, page: pymupdf.Page, limit: int) -> int:
+    """Inflated size of a page's Flate-compressed content streams, counted up to `limit` in
+    1 MB steps so that a bomb is measured without being held in memory."""
+    size = 0
+    for xref in page.get_contents():
+        if "FlateDecode" not in document.xref_get_key(xref, "Filter")[1]:
+            continue
+        inflater, pending = zlib.decompressobj(), document.xref_stream_raw(xref)
+        while pending and size <= limit:
+            try:
+                size += len(inflater.decompress(pending, 2**20))
+            except zlib.error:
+                break  # damaged data: MuPDF reads what it can, as for any other stream
+            pending = inflater.unconsumed_tail
+    return size
 
 
 def _read_page(page: pymupdf.Page) -> list[Block]:

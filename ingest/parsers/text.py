@@ -17,6 +17,8 @@ UNWRAPPED_LINE = 160  # lines this long are whole paragraphs (text that was neve
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 _LABELLED = re.compile(r"^(chapter|section|part|article|annex|appendix|title|schedule)\s+[\w.-]+\b", re.I)
 _ROMAN = re.compile(r"^[IVXLC]{1,6}\.\s")
+# Control characters other than line breaks, tabs and form feeds, and the replacement character.
+_CONTROL_OR_REPLACEMENT = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 _LIST_ITEM = re.compile(r"^([-*•–]|\(?[a-z0-9]{1,3}[.)])\s", re.I)
 
 
@@ -67,7 +69,7 @@ def _decode(content: bytes, strict_tail: bool = True) -> str | None:
             text = content.decode("cp1252", errors="replace")
     if not text:
         return text
-    controls = sum(1 for char in text if (ord(char) < 32 and char not in "\n\r\t\f") or char == "\ufffd")
+    controls = len(_CONTROL_OR_REPLACEMENT.findall(text))  # a regex: a loop per character took 7 s on 20 MB
     return None if controls / len(text) > MAX_NONPRINTABLE else text
 
 
