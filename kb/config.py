@@ -108,6 +108,10 @@ class Settings(BaseSettings):
         return self.home / "cache" / "http"
 
     @property
+    def embedding_cache_path(self) -> Path:
+        return self.home / "cache" / "embeddings.sqlite3"
+
+    @property
     def user_files_dir(self) -> Path:
         return self.home / "documents"
 
