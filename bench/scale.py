@@ -316,6 +316,7 @@ COLUMNS = [
     ("dense p50/p95 ms", ("dense_p50_ms", "dense_p95_ms"), "{:.0f} / {:.0f}"),
     ("keyword p50/p95 ms", ("keyword_p50_ms", "keyword_p95_ms"), "{:.0f} / {:.0f}"),
     ("hybrid p50/p95 ms", ("fused_p50_ms", "fused_p95_ms"), "{:.0f} / {:.0f}"),
+    ("query encoding p50 ms (load gauge)", "encode_p50_ms", "{:.0f}"),
     ("search peak MB", "search_peak_mb", "{:,.0f}"), ("server peak MB", "server_peak_mb", "{:,.0f}"),
     ("recall@10", "recall_at_10", "{:.2f}"),
 ]
