@@ -4,7 +4,10 @@
 
 Each run ingests the mirror into a fresh temporary data directory with the model already loaded
 (model loading is reported separately), then encodes the very same encoder inputs with
-sentence-transformers alone. Prints the median of the runs and the machine it ran on.
+sentence-transformers alone, then re-ingests everything with --force: every embedding then
+comes from the cache, so that time is all the work of an ingest that is not the encoder. Also
+timed: tokenising the encoder inputs once (what chunking and encoding each pay).
+Prints the median of the runs and the machine it ran on.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from kb.store import Store  # noqa: E402
 DEFAULT_MIRROR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 
 
-def one_run(mirror: Path, embedder: Embedder) -> tuple[float, float, int]:
-    """(ingest seconds, raw encoder seconds, passages) for one fresh ingest."""
+def one_run(mirror: Path, embedder: Embedder) -> tuple[float, float, int, float, float]:
+    """(ingest s, raw encoder s, passages, forced re-ingest s, tokenising s) for one fresh ingest."""
     with tempfile.TemporaryDirectory() as home:
         settings = load_settings(home=Path(home), mirror=mirror)
         store = Store(settings)
@@ -44,8 +47,14 @@ def one_run(mirror: Path, embedder: Embedder) -> tuple[float, float, int]:
         started = time.perf_counter()
         embedder.model.encode(inputs, batch_size=embedder.batch_size, normalize_embeddings=True)
         raw_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        embedder.tokenizer(inputs, truncation=True, max_length=256)
+        tokenize_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        Pipeline(settings, store, embedder=embedder).ingest(force=True)
+        cached_seconds = time.perf_counter() - started
         store.close()
-    return ingest_seconds, raw_seconds, len(inputs)
+    return ingest_seconds, raw_seconds, len(inputs), cached_seconds, tokenize_seconds
 
 
 def main() -> None:
@@ -60,13 +69,17 @@ def main() -> None:
     ingest_s = statistics.median(r[0] for r in runs)
     raw_s = statistics.median(r[1] for r in runs)
     passages = runs[0][2]
+    cached_s = statistics.median(r[3] for r in runs)
+    tokenize_s = statistics.median(r[4] for r in runs)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"mirror: {args.mirror}  runs: {args.runs}  (median)")
     print(f"model load:             {load_seconds:.1f} s (once per process, not in the figures below)")
     print(f"passages:               {passages}")
     print(f"ingest time:            {ingest_s:.1f} s  ({passages / ingest_s:.1f} passages/s)")
     print(f"raw encoder time:       {raw_s:.1f} s  ({passages / raw_s:.1f} passages/s)")
-    print(f"ingest / encoder ratio: {ingest_s / raw_s:.2f}  (goal <= 1.3)")
+    print(f"ingest / encoder ratio: {ingest_s / raw_s:.2f}  (goal <= 1.2)")
+    print(f"re-ingest, all cached:  {cached_s:.1f} s  (everything but the encoder)")
+    print(f"tokenising the inputs:  {tokenize_s:.2f} s  ({tokenize_s / raw_s:.1%} of the encoder time)")
 
 
 if __name__ == "__main__":

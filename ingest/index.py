@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
 
 from kb.embedding import Embedder
+from kb.embedding_cache import EmbeddingCache
 from kb.store import Store
 from kb.types import Fetched, Passage, Source
 
@@ -25,17 +27,38 @@ def document_version(fetched: Fetched, parser: str, max_tokens: int, embed_model
 
 def index_passages(store: Store, embedder: Embedder, source: Source, fetched: Fetched,
                    version: str, parser: str, passages: list[Passage],
-                   on_progress: Callable[[int, int], None] | None = None) -> None:
-    """Embed passages in batches (reporting progress) and switch the document to this version."""
+                   on_progress: Callable[[int, int], None] | None = None,
+                   cache: EmbeddingCache | None = None) -> None:
+    """Embed passages (reporting progress) and switch the document to this version."""
     inputs = [embedder.embedding_input(p) for p in passages]
-    embeddings: list[list[float]] = []
-    for start in range(0, len(inputs), EMBED_BATCH):
-        embeddings.extend(embedder.embed(inputs[start:start + EMBED_BATCH]))
-        if on_progress:
-            on_progress(len(embeddings), len(inputs))
+    embeddings = embed_inputs(embedder, inputs, cache, on_progress)
     links = recital_links(passages, embeddings, store.settings.recital_link_min_similarity)
     store.replace_document(source, fetched, version, parser, passages, embeddings,
                            embedder.model_name, links)
+
+
+def embed_inputs(embedder: Embedder, inputs: list[str], cache: EmbeddingCache | None = None,
+                 on_progress: Callable[[int, int], None] | None = None) -> list[list[float]]:
+    """Embeddings of encoder inputs, in order: cached ones looked up, each new text encoded once.
+
+    New texts are encoded longest first, so each batch holds texts of similar length and pads
+    little (sentence-transformers sorts only within one call, and we call per progress step).
+    """
+    known = cache.get(embedder.model_name, inputs) if cache else {}
+    pending = Counter(text for text in inputs if text not in known)
+    done = len(inputs) - sum(pending.values())
+    missing = sorted(pending, key=len, reverse=True)
+    fresh: dict[str, list[float]] = {}
+    for start in range(0, len(missing), EMBED_BATCH):
+        batch = missing[start:start + EMBED_BATCH]
+        fresh.update(zip(batch, embedder.embed(batch)))
+        done += sum(pending[text] for text in batch)
+        if on_progress:
+            on_progress(done, len(inputs))
+    if cache and fresh:
+        cache.put(embedder.model_name, fresh)
+    vectors = known | fresh
+    return [vectors[text] for text in inputs]
 
 
 def recital_links(passages: list[Passage], embeddings: list[list[float]],

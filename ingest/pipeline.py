@@ -23,6 +23,7 @@ from ingest.parse import detect_parser, parse
 from ingest.sources import check_id, load_registry, make_id
 from kb.config import Settings
 from kb.embedding import Embedder, embed_model_name
+from kb.embedding_cache import EmbeddingCache
 from kb.errors import FetchError, KbError, NotFoundError, ParseError, UsageError
 from kb.store import Store
 from kb.types import Fetched, ParsedDocument, Source
@@ -53,6 +54,7 @@ class Pipeline:
         self._embedder = embedder
         self.on_event = on_event or (lambda event, info: None)
         self.mirror = Mirror.open(settings.mirror, settings) if settings.mirror else None
+        self.embedding_cache = EmbeddingCache(settings.embedding_cache_path)
 
     @property
     def embedder(self) -> Embedder:
@@ -124,7 +126,8 @@ class Pipeline:
                                    "passages": len(passages)})
         index_passages(self.store, self.embedder, source, fetched, version, parser, passages,
                        on_progress=lambda done, total: self.on_event(
-                           "embedded", {"doc_id": source.id, "done": done, "total": total}))
+                           "embedded", {"doc_id": source.id, "done": done, "total": total}),
+                       cache=self.embedding_cache)
         return DocumentResult(source.id, "ingested", passages=len(passages))
 
 

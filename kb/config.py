@@ -7,6 +7,7 @@ variables, then the TOML file (`KB_CONFIG`, default `<KB_HOME>/config.toml`), th
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -62,7 +63,12 @@ class Settings(BaseSettings):
         default=200, gt=16, le=256,
         description="Word pieces of passage text; the encoder truncates at 256, leaving room for context.",
     )
-    collection: str = Field(default="passages", description="Chroma collection name.")
+    collection: str = Field(
+        default="passages",
+        description="Chroma collection name; each data directory sharing one Chroma server needs its own.")
+    chroma_url: str = Field(
+        default="", description="A Chroma server (http://host:port, from `chroma run`); '' = the "
+                                "embedded store under KB_HOME.")
     hnsw_ef_search: int = Field(
         default=200, gt=0,
         description="HNSW search breadth: higher is closer to exact (Chroma's 100 left the tail of "
@@ -119,6 +125,14 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
 
+    @field_validator("chroma_url", mode="after")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.fullmatch(r"https?://[^/:\s]+(:\d+)?", value):
+            raise ValueError(f"expected http://host:port or https://host[:port], not '{value}'")
+        return value
+
     @property
     def catalogue_path(self) -> Path:
         return self.home / "catalogue.sqlite3"
@@ -130,6 +144,10 @@ class Settings(BaseSettings):
     @property
     def http_cache_dir(self) -> Path:
         return self.home / "cache" / "http"
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return self.home / "cache" / "embeddings.sqlite3"
 
     @property
     def user_files_dir(self) -> Path:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
@@ -22,21 +24,72 @@ from kb.types import Fetched, Passage, Source
 
 log = logging.getLogger(__name__)
 
+# Collection metadata naming the data directory (store-id file) whose catalogue it serves.
+_OWNER_KEY = "kb_data_dir"
+
 
 def open_vector_store(settings: Settings):
-    """The llama-index ChromaVectorStore over the configured Chroma collection (cosine space)."""
-    import chromadb
+    """The llama-index ChromaVectorStore over the configured collection (cosine space): in the
+    embedded store under KB_HOME, or on the Chroma server at KB_CHROMA_URL."""
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    client = chromadb.PersistentClient(
-        path=str(settings.chroma_path), settings=chromadb.Settings(anonymized_telemetry=False))
-    collection = client.get_or_create_collection(
-        settings.collection, embedding_function=None,
-        configuration={"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}})
-    if (collection.configuration.get("hnsw") or {}).get("ef_search") != settings.hnsw_ef_search:
-        collection.modify(configuration={"hnsw": {"ef_search": settings.hnsw_ef_search}})
+    client = chroma_client(settings)
+    try:
+        collection = client.get_or_create_collection(
+            settings.collection, embedding_function=None,
+            configuration={"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}})
+        if (collection.configuration.get("hnsw") or {}).get("ef_search") != settings.hnsw_ef_search:
+            collection.modify(configuration={"hnsw": {"ef_search": settings.hnsw_ef_search}})
+        claim_collection(collection, settings)
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"cannot open the Chroma collection '{settings.collection}' at "
+                         f"{vector_store_place(settings)}: {exc}") from exc
     return ChromaVectorStore(chroma_collection=collection)
+
+
+def chroma_client(settings: Settings):
+    """chromadb's HttpClient for KB_CHROMA_URL, else its PersistentClient under KB_HOME."""
+    import chromadb
+
+    options = chromadb.Settings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=options)
+    url = urlsplit(settings.chroma_url)
+    https = url.scheme == "https"
+    try:
+        return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if https else 8000),
+                                   ssl=https, settings=options)
+    except Exception as exc:  # chromadb raises ValueError after a failed heartbeat
+        raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: is `chroma run` "
+                         "started?") from exc
+
+
+def vector_store_place(settings: Settings) -> str:
+    """Where the vectors live, for messages."""
+    return f"the Chroma server {settings.chroma_url}" if settings.chroma_url else str(settings.chroma_path)
+
+
+def claim_collection(collection, settings: Settings) -> None:
+    """Mark the collection as this data directory's, or refuse one that another data directory uses.
+
+    Removing a document deletes its vectors by document id, so two catalogues sharing one
+    collection on a server would delete each other's vectors.
+    """
+    marker = settings.home / "store-id"
+    if not marker.is_file():
+        marker.write_text(uuid.uuid4().hex)
+    data_dir_id = marker.read_text().strip()
+    metadata = dict(collection.metadata or {})
+    owner = metadata.get(_OWNER_KEY)
+    if owner is None:
+        collection.modify(metadata={**metadata, _OWNER_KEY: data_dir_id})
+    elif owner != data_dir_id:
+        raise StoreError(
+            f"the Chroma collection '{settings.collection}' at {vector_store_place(settings)} belongs "
+            f"to another data directory; give {settings.home} its own with KB_COLLECTION=<name>")
 
 
 def version_key(doc_id: str, version: str) -> str:
@@ -169,10 +222,12 @@ class Store:
                 return []
             filters = MetadataFilters(filters=[
                 MetadataFilter(key="version_key", value=live, operator=FilterOperator.IN)])
-        if self.collection.count() == 0:
-            return []
-        result = self.vectors.query(VectorStoreQuery(query_embedding=embedding,
-                                                     similarity_top_k=k, filters=filters))
+        try:  # an empty collection answers with no ids (no count() first: a round trip to a server)
+            result = self.vectors.query(VectorStoreQuery(query_embedding=embedding,
+                                                         similarity_top_k=k, filters=filters))
+        except Exception as exc:
+            raise StoreError(f"cannot search the vectors at {vector_store_place(self.settings)}: "
+                             f"{exc}") from exc
         # ChromaVectorStore reports exp(-distance); cosine distance is 1 - similarity.
         return [(node_id, 1.0 + math.log(score)) for node_id, score in
                 zip(result.ids or [], result.similarities or [])]
