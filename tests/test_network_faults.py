@@ -33,7 +33,8 @@ REPORTED_WITHIN = 10.0
 def fast(settings):
     """Short timeouts and a 1000-byte limit, so that every fault shows quickly."""
     return settings.model_copy(update={"http_timeout": 0.5, "http_retries": 2, "http_backoff": 0.01,
-                                       "max_bytes": 1000, "respect_robots": False})
+                                       "max_bytes": 1000, "respect_robots": False,
+                                       "allow_private_addresses": True})  # the server is on 127.0.0.1
 
 
 def headers_then(action, length: int | None = 900, content_type: str = "text/html"):
@@ -151,10 +152,11 @@ def test_a_failing_server_leaves_the_previous_version_searchable(site, settings,
     url = site.route("/lifts.md", page(body=body, headers={"Content-Type": "text/markdown"}))
     registry = tmp_path / "sources.toml"
     registry.write_text("")  # only the document added below, no default corpus
-    settings = settings.model_copy(update={"sources_file": registry})
+    settings = settings.model_copy(update={"sources_file": registry, "allow_private_addresses": True})
     added = add_document(Pipeline(settings, Store(settings), embedder=embedder), url)
     for name, value in {"KB_HOME": settings.home, "KB_SOURCES_FILE": registry,
-                        "KB_HTTP_TIMEOUT": 0.5, "KB_HTTP_RETRIES": 1, "KB_HTTP_BACKOFF": 0}.items():
+                        "KB_HTTP_TIMEOUT": 0.5, "KB_HTTP_RETRIES": 1, "KB_HTTP_BACKOFF": 0,
+                        "KB_ALLOW_PRIVATE_ADDRESSES": "true"}.items():
         monkeypatch.setenv(name, str(value))
     runner = CliRunner()
 
