@@ -46,7 +46,9 @@ def uncited_sentences(answer) -> int:
         return 0
     numbers = {c.n for c in answer.citations}
     bad = 0
-    for sentence in split_sentences(answer.text.replace("\n", " ")):
+    # An extractive answer is one quote per line; a generated one is sentences.
+    units = answer.text.splitlines() if answer.mode == "extractive" else split_sentences(answer.text)
+    for sentence in units:
         found = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
         bad += not found or not found <= numbers
     return bad
@@ -81,6 +83,7 @@ def run(store, embedder, questions, backend: str) -> dict:
         "kept_share": generated_kept / max(1, generated_kept + dropped) if backend != "extractive" else None,
         "modes": dict(Counter(a.mode for _, a, _ in answers)),
         "uncited_sentences": sum(uncited_sentences(a) for _, a, _ in answers),
+        "uncited_in": [q.id for q, a, _ in answers if uncited_sentences(a)],
         "first_token_p50_ms": pct(first, 0.5), "first_token_p95_ms": pct(first, 0.95),
         "total_p50_s": pct([s for *_, s in answers], 0.5), "total_p95_s": pct([s for *_, s in answers], 0.95),
         "tokens_per_s": tokens / generate_s if generate_s else None,
@@ -97,7 +100,8 @@ def show(report: dict) -> None:
     print(f"  unanswerable abstained  {report['unanswerable_abstained']:.0%}")
     if report["kept_share"] is not None:
         print(f"  generated sentences kept {report['kept_share']:.0%}")
-    print(f"  sentences without a supporting citation: {report['uncited_sentences']}")
+    print(f"  sentences without a supporting citation: {report['uncited_sentences']} "
+          f"{' '.join(report['uncited_in'])}")
     if report["first_token_p50_ms"] == report["first_token_p50_ms"]:  # not NaN
         print(f"  first token p50 {report['first_token_p50_ms']:.0f} ms, p95 {report['first_token_p95_ms']:.0f} ms;"
               f" {report['tokens_per_s'] or 0:.1f} tokens/s")
