@@ -13,6 +13,7 @@ that only speak chat (instruction models) are used through chat with the same pr
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Iterator
@@ -132,6 +133,16 @@ class OpenAICompatibleModel(LanguageModel):
 
 _MODELS: dict[tuple, LanguageModel] = {}
 _MODELS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free llama.cpp models before the interpreter tears down the library they need."""
+    for model in _MODELS.values():
+        close = getattr(getattr(getattr(model, "_llm", None), "_model", None), "close", None)
+        if close:
+            close()
+    _MODELS.clear()
 
 
 def load_model(settings: Settings, backend: str) -> LanguageModel | None:

@@ -111,13 +111,18 @@ def check_sentence(sentence: str, evidence: list[Evidence], embedder: Embedder,
     return Checked(with_markers(claim, list(supports)), supports=supports)
 
 
+_LIST_LABEL = re.compile(r"^\(?(?:[a-z]{1,3}|[0-9]{1,3}|[ivxl]{1,6})\)\s+")
+
+
 def without_copied_reference(claim: str, evidence: list[Evidence]) -> str:
-    """The claim without a leading "(Regulation ..., Article 5(1))" copied from the prompt."""
+    """The claim without a leading "(Regulation ..., Article 5(1))" copied from the prompt, nor a
+    list label ("(b) ") copied from a passage, where it would name the wrong point."""
     for item in evidence:
         header = f"({_reference(item)})"
         if claim.startswith(header):
-            return claim[len(header):].strip()
-    return claim
+            claim = claim[len(header):].strip()
+            break
+    return _LIST_LABEL.sub("", claim)
 
 
 def misnamed_provision(claim: str, supporting: list[Evidence]) -> str:
