@@ -139,3 +139,38 @@ def test_server_down_is_a_one_line_error(settings, monkeypatch):
     assert result.exit_code == 6
     assert result.stderr.strip() == (f"Error: cannot reach the Chroma server at {url}: "
                                      "is `chroma run` started?")
+
+
+def test_the_app_works_unchanged_on_a_chroma_server(chroma_server, embedder, tmp_path, monkeypatch):
+    import os
+
+    import ui.common
+    from streamlit.testing.v1 import AppTest
+    from tests.conftest import REPO, build_store
+
+    for name in [name for name in os.environ if name.startswith("KB_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("KB_CHROMA_URL", chroma_server)
+    monkeypatch.setenv("KB_COLLECTION", "app-on-server")
+    home = build_store(tmp_path / "kb-home", embedder)
+    monkeypatch.setenv("KB_HOME", str(home))
+    monkeypatch.setenv("KB_SOURCES_FILE", str(home / "sources.toml"))
+    monkeypatch.setattr(ui.common, "_load_embedder", lambda settings: embedder)
+    ui.common._open_store.clear()
+    try:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+        next(box for box in at.selectbox if box.label == "Written by").set_value("extractive").run()
+        at.chat_input[0].set_value("Do I have to register my drone before flying?").run(timeout=120)
+        assert not at.exception and not at.error
+        assert any("250 grams" in m.value and ":orange-background[" in m.value for m in at.markdown)
+        at.switch_page("ui/search.py").run()
+        at.text_input[1].set_value("helmets for children").run()
+        assert not at.exception and not at.error
+        assert any("under twelve" in m.value for m in at.markdown)
+        import chromadb
+
+        server = chromadb.HttpClient(host="127.0.0.1", port=int(chroma_server.rsplit(":", 1)[1]))
+        assert server.get_collection("app-on-server").count() > 0  # the vectors live on the server
+        assert not (home / "chroma").exists()
+    finally:
+        ui.common._open_store.clear()
