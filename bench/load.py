@@ -115,8 +115,13 @@ async def app_load(seconds: float, pages: int) -> None:
                     try:
                         await box.fill(question)
                         await box.press("Enter")
-                        await page.get_by_text(question[:30]).first.wait_for(timeout=5_000)
-                        await page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=60_000)
+                        status = page.get_by_test_id("stStatusWidget")
+                        try:  # the rerun starts: Streamlit shows its "running" widget
+                            await status.wait_for(state="attached", timeout=3_000)
+                        except Exception:
+                            pass  # a very fast rerun may finish before we look
+                        await status.wait_for(state="detached", timeout=60_000)
+                        await page.get_by_role("link", name="Official text").first.wait_for(timeout=10_000)
                         if await page.get_by_test_id("stException").count() or \
                                 await page.get_by_test_id("stAlertContentError").count():
                             errors.append(f"page {number}: error shown for {question[:40]!r}")
