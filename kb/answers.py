@@ -26,7 +26,7 @@ from kb.search import SearchFilters, document_aliases, names_in, search
 from kb.sentences import content_words, overlap, split_sentences
 from kb.store import Store
 from kb.types import Answer, Citation, Hit
-from kb.verify import Evidence, check_sentence, prepare_evidence
+from kb.verify import Checked, Evidence, check_sentence, prepare_evidence
 
 MAX_QUESTION_CHARS = 2000
 EXTRACTIVE_QUOTES = 4
@@ -180,10 +180,8 @@ def excerpt(item: Evidence, question_vector: np.ndarray, words: int) -> str:
     return " ".join(item.clause(i) for i in sorted(chosen))
 
 
-def extractive(evidence: list[Evidence], question_vector: np.ndarray, question: str) -> list:
+def extractive(evidence: list[Evidence], question_vector: np.ndarray, question: str) -> list[Checked]:
     """One quoted clause from each of the best passages that come close to the question."""
-    from kb.verify import Checked
-
     question_words = content_words(question)
     quotes = []
     for item in evidence:
