@@ -103,7 +103,7 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
     timings["verify"] = _ms(verify_started)
     checked = []
     if model is not None:
-        excerpts = [(_reference(item.hit), excerpt(item, question_vector, settings.passage_tokens_for_model))
+        excerpts = [(item.hit.passage.reference(), excerpt(item, question_vector, settings.passage_tokens_for_model))
                     for item in evidence[:settings.answer_passages]]
         checked = yield from _generate(model, build_prompt(question, excerpts), evidence, embedder,
                                        settings, answer)
@@ -192,7 +192,7 @@ def extractive(evidence: list[Evidence], question_vector: np.ndarray, question: 
         clause = item.clause(index)
         if similarities[index] < EXTRACTIVE_MIN_SIMILARITY and not overlap(question_words, content_words(clause)):
             continue
-        quotes.append(Checked(f"{_reference(item.hit)}: “{clause}” [{item.n}]", supports={item.n: clause}))
+        quotes.append(Checked(f"{item.hit.passage.reference()}: “{clause}” [{item.n}]", supports={item.n: clause}))
         if len(quotes) == EXTRACTIVE_QUOTES:
             break
     return quotes
@@ -232,10 +232,6 @@ def _citations(kept: list, evidence: list[Evidence]) -> list[Citation]:
             if n not in citations:
                 citations[n] = Citation(n=n, passage=by_n[n].hit.passage, quote=quote)
     return [citations[n] for n in sorted(citations)]
-
-
-def _reference(hit: Hit) -> str:
-    return Citation(n=0, passage=hit.passage, quote="").reference()
 
 
 def _finish(answer: Answer, started: float) -> Answer:

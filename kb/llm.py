@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 from kb.config import Settings
 from kb.errors import ConfigError, KbError, LlmError
@@ -25,13 +26,12 @@ from kb.errors import ConfigError, KbError, LlmError
 BACKENDS = ("llama-cpp", "openai", "extractive")
 
 
-class LanguageModel:
-    """A completion model that streams text pieces for a prompt."""
+class LanguageModel(Protocol):
+    """A completion model that streams text pieces for a prompt; each backend is one class."""
 
-    name = ""
+    name: str
 
-    def stream(self, prompt: str, stop: list[str]) -> Iterator[str]:
-        raise NotImplementedError
+    def stream(self, prompt: str, stop: list[str]) -> Iterator[str]: ...
 
 
 def packaged_model_file(settings: Settings) -> Path:
@@ -50,7 +50,7 @@ def packaged_model_file(settings: Settings) -> Path:
     return target
 
 
-class LlamaCppModel(LanguageModel):
+class LlamaCppModel:
     """llama-cpp-python in this process, through llama-index's LlamaCPP."""
 
     def __init__(self, settings: Settings):
@@ -96,7 +96,7 @@ def _silence_llama_cpp() -> None:
         llama_cpp.llama_log_set(_QUIET_CALLBACK, ctypes.c_void_p(0))
 
 
-class OpenAICompatibleModel(LanguageModel):
+class OpenAICompatibleModel:
     """Any OpenAI-compatible server, through llama-index's OpenAILike."""
 
     def __init__(self, settings: Settings):

@@ -129,6 +129,11 @@ class Passage:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def reference(self) -> str:
+        """Citation text a person can paste: "Regulation (EU) 2024/1689, Article 5(1)(f)"."""
+        title = short_title(self.title)
+        return f"{title}, {self.locator}" if self.locator and self.locator != title else title
+
 
 @dataclass
 class Hit:
@@ -163,8 +168,7 @@ class Citation:
 
     def reference(self) -> str:
         """Citation text a person can paste: "Regulation (EU) 2024/1689, Article 5(1)(f)"."""
-        title, locator = short_title(self.passage.title), self.passage.locator
-        return f"{title}, {locator}" if locator and locator != title else title
+        return self.passage.reference()
 
     def to_json(self) -> dict:
         p = self.passage

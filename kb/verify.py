@@ -15,6 +15,7 @@ import numpy as np
 
 from kb.embedding import Embedder
 from kb.references import find_references
+from kb.search import matches_locator
 from kb.sentences import content_words, is_instruction, overlap, split_clauses
 from kb.types import Hit
 
@@ -118,7 +119,7 @@ def without_copied_reference(claim: str, evidence: list[Evidence]) -> str:
     """The claim without a leading "(Regulation ..., Article 5(1))" copied from the prompt, nor a
     list label ("(b) ") copied from a passage, where it would name the wrong point."""
     for item in evidence:
-        header = f"({_reference(item)})"
+        header = f"({item.hit.passage.reference()})"
         if claim.startswith(header):
             claim = claim[len(header):].strip()
             break
@@ -128,8 +129,6 @@ def without_copied_reference(claim: str, evidence: list[Evidence]) -> str:
 def misnamed_provision(claim: str, supporting: list[Evidence]) -> str:
     """Why the claim is wrong about where it comes from ("Article 6" from an Article 5 passage),
     or "" when every provision it names is one of its passages or mentioned in them."""
-    from kb.search import matches_locator
-
     for reference in find_references(claim, {}):
         for item in supporting:
             locator = item.hit.passage.locator
@@ -140,12 +139,6 @@ def misnamed_provision(claim: str, supporting: list[Evidence]) -> str:
             where = ", ".join(item.hit.passage.locator for item in supporting)
             return f"names {reference.locator}, but its passage is {where}"
     return ""
-
-
-def _reference(item: Evidence) -> str:
-    from kb.types import Citation
-
-    return Citation(n=item.n, passage=item.hit.passage, quote="").reference()
 
 
 def with_markers(claim: str, numbers: list[int]) -> str:
