@@ -26,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kb.answers import ask  # noqa: E402
 from kb.config import load_settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
-from kb.evaluate import load_questions  # noqa: E402
-from kb.search import matches_locator  # noqa: E402
+from kb.evaluate import is_gold, load_questions  # noqa: E402
 from kb.sentences import split_sentences  # noqa: E402
 from kb.store import Store  # noqa: E402
 
@@ -35,9 +34,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def cites_gold(answer, question) -> bool:
-    return any(c.passage.doc_id == question.doc_id and any(
-        matches_locator(c.passage.locator, gold) or matches_locator(gold, c.passage.locator)
-        for gold in question.locators) for c in answer.citations)
+    return any(is_gold(citation.passage, question) for citation in answer.citations)
 
 
 def uncited_sentences(answer) -> int:

@@ -22,7 +22,7 @@ from kb.embedding import Embedder
 from kb.errors import UsageError
 from kb.llm import load_model
 from kb.prompt import STOP, build_prompt
-from kb.search import SearchFilters, document_aliases, names_in, search
+from kb.search import SearchFilters, search
 from kb.sentences import content_words, overlap, split_sentences
 from kb.store import Store
 from kb.types import Answer, Citation, Hit
@@ -67,9 +67,8 @@ def ask(store: Store, embedder: Embedder, question: str, *, backend: str | None 
     return stream.answer
 
 
-def ask_stream(store: Store, embedder: Embedder, question: str, *, backend: str | None = None,
-               k: int | None = None, filters: SearchFilters | None = None) -> AnswerStream:
-    """Like ask(), as a stream of verified text pieces (see AnswerStream)."""
+def checked_question(question: str) -> str:
+    """The question with its spacing normalised; a UsageError when it is empty or too long."""
     question = " ".join(question.split())
     if not question:
         raise UsageError("the question is empty; ask something like "
@@ -77,6 +76,13 @@ def ask_stream(store: Store, embedder: Embedder, question: str, *, backend: str 
     if len(question) > MAX_QUESTION_CHARS:
         raise UsageError(f"the question is {len(question):,} characters long; "
                          f"ask in at most {MAX_QUESTION_CHARS:,}")
+    return question
+
+
+def ask_stream(store: Store, embedder: Embedder, question: str, *, backend: str | None = None,
+               k: int | None = None, filters: SearchFilters | None = None) -> AnswerStream:
+    """Like ask(), as a stream of verified text pieces (see AnswerStream)."""
+    question = checked_question(question)
     settings = store.settings
     backend = backend or settings.llm_backend
     model = load_model(settings, backend)  # fails early (bad backend or settings), before retrieval
@@ -92,8 +98,8 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
     if results.no_good_match or not results.hits:
         yield from _abstain(answer, results.hits, NO_CLOSE_PASSAGE)
         return _finish(answer, started)
-    aliases = document_aliases(store.catalogue.documents())
-    missing = names_not_in(question, results.hits[:settings.answer_passages], aliases)
+    names = results.names + _TWO_LETTER_ACRONYM.findall(question)
+    missing = names_not_in(names, results.hits[:settings.answer_passages])
     if missing and not results.references:
         yield from _abstain(answer, results.hits, f"none of the nearest passages mentions {', '.join(missing)}")
         return _finish(answer, started)
@@ -198,13 +204,12 @@ def extractive(evidence: list[Evidence], question_vector: np.ndarray, question: 
     return quotes
 
 
-def names_not_in(question: str, hits: list[Hit], aliases: dict[str, str]) -> list[str]:
-    """Names in the question ("Japan", "UK") that none of the passages mentions.
+def names_not_in(names: list[str], hits: list[Hit]) -> list[str]:
+    """The names of a question ("Japan", "UK") that none of the passages mentions.
 
     A passage about copyright in general does not answer a question about copyright in Japan;
     a document's jurisdiction counts as mentioning the places it stands for.
     """
-    names = names_in(question, aliases) + _TWO_LETTER_ACRONYM.findall(question)
     if not names:
         return []
     said = " ".join(" ".join([hit.passage.text, hit.passage.title, *hit.passage.heading_path,

@@ -377,12 +377,11 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
     answer quotes the passages instead (mode "extractive"). When the corpus does not cover the
     question, the answer says so (mode "abstained") and lists the nearest passages.
     """
-    from kb.answers import ask_stream
+    from kb.answers import ask_stream, checked_question
     from kb.embedding import Embedder
 
     settings = settings_from(ctx)
-    if not question.strip():
-        raise UsageError("the question is empty; ask something like \"Which AI practices are banned in the EU?\"")
+    question = checked_question(question)  # before the models load
     store = open_store(settings)
     stream = ask_stream(store, Embedder(settings), question, backend=backend, k=k,
                         filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))

@@ -17,7 +17,7 @@ from kb.embedding import Embedder
 from kb.errors import UsageError
 from kb.search import SearchFilters, matches_locator, search
 from kb.store import Store
-from kb.types import Hit
+from kb.types import Hit, Passage
 
 DEPTH = 10
 
@@ -72,9 +72,14 @@ def load_questions(path: Path) -> list[Question]:
 
 def is_right(hit: Hit, question: Question) -> bool:
     """The hit is (inside, or contains) one of the question's gold passages."""
-    p = hit.passage
-    return p.doc_id == question.doc_id and any(
-        matches_locator(p.locator, gold) or matches_locator(gold, p.locator) for gold in question.locators)
+    return is_gold(hit.passage, question)
+
+
+def is_gold(passage: Passage, question: Question) -> bool:
+    """The passage is (inside, or contains) one of the question's gold passages."""
+    return passage.doc_id == question.doc_id and any(
+        matches_locator(passage.locator, gold) or matches_locator(gold, passage.locator)
+        for gold in question.locators)
 
 
 def evaluate(store: Store, embedder: Embedder, questions: list[Question],

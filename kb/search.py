@@ -76,6 +76,7 @@ class SearchResults:
     best_similarity: float
     references: list[str] = field(default_factory=list)  # provisions named in the query, found
     unknown_names: list[str] = field(default_factory=list)  # names in the query no passage contains
+    names: list[str] = field(default_factory=list)  # proper names in the query ("Japan", "AIDA")
 
 
 def search(store: Store, embedder: Embedder, query: str, k: int = 5,
@@ -105,10 +106,11 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     ranked = pinned + sorted((v for v in scores if v not in pinned), key=lambda v: -scores[v])
     hits = select(ranked, passages, scores, k, max_per_doc, pinned)
     best = max((similarity for _, similarity in dense), default=0.0)
-    unknown = store.keyword.unknown(names_in(query, aliases))
+    names = names_in(query, aliases)
+    unknown = store.keyword.unknown(names)
     no_match = not pinned and (best < settings.no_match_similarity or bool(unknown))
     return SearchResults(hits=hits, no_good_match=no_match, best_similarity=best,
-                         references=found, unknown_names=unknown)
+                         references=found, unknown_names=unknown, names=names)
 
 
 _NAME = re.compile(r"\b(?:[A-Z][A-Za-z0-9-]*[a-z0-9][A-Za-z0-9-]*|[A-Z]{2,}[0-9]*)\b")

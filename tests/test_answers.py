@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import cli
+from scripts.app_server import free_port
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -103,12 +103,6 @@ def test_empty_question_and_unknown_backend_are_clear_errors(in_corpus):
 
 
 # The openai backend against a real OpenAI-compatible server -------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import cli
+from scripts.app_server import free_port
 
 RULES = {
     "drones.md": "# Drone rules\n\n## Registration\n\nEvery drone heavier than 250 grams must be "
@@ -23,12 +23,6 @@ RULES = {
     "helmets.txt": "Bicycle helmets\n\nChildren under twelve must wear a helmet when cycling on "
                    "public roads.\n",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def chroma_executable() -> str:

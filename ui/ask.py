@@ -7,8 +7,8 @@ from kb.answers import ask_stream
 from kb.llm import BACKENDS
 from kb.search import SearchFilters
 from kb.types import Answer, Citation
-from ui.common import (READ_PAGE, as_text, document_label, embedder, errors_shown, open_store,
-                       passage_card, read_params, web_link)
+from ui.common import (as_text, document_label, embedder, errors_shown, open_store, passage_card,
+                       place_links, web_link)
 
 MODES = {
     "generated": ("Written by the model; every sentence checked against its passage", ":material/verified:"),
@@ -58,11 +58,7 @@ def citation_card(citation: Citation) -> None:
         st.markdown(marked_passage(citation))
         line = f"{citation.reference()}, {passage.url}" if web_link(passage.url) else citation.reference()
         st.code(line, language=None, wrap_lines=True)  # the copy button gives a pasteable citation
-        read, official, _ = st.columns([1, 1, 3])
-        read.page_link(READ_PAGE, label="Read in context", icon=":material/menu_book:",
-                       query_params=read_params(passage))
-        if web_link(passage.url):
-            official.link_button("Official text", passage.url, icon=":material/open_in_new:")
+        place_links(passage)
 
 
 def show_details(answer: Answer) -> None:

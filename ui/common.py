@@ -78,11 +78,16 @@ def passage_card(passage: Passage, heading: str, caption: str = "") -> None:
         if caption:
             st.caption(as_text(caption))
         st.markdown(as_text(passage.text))
-        read, official, _ = st.columns([1, 1, 3])
-        read.page_link(READ_PAGE, label="Read in context", icon=":material/menu_book:",
-                       query_params=read_params(passage))
-        if web_link(passage.url):
-            official.link_button("Official text", passage.url, icon=":material/open_in_new:")
+        place_links(passage)
+
+
+def place_links(passage: Passage) -> None:
+    """Links that open a passage on the Read page and, when it is on the web, the official text."""
+    read, official, _ = st.columns([1, 1, 3])
+    read.page_link(READ_PAGE, label="Read in context", icon=":material/menu_book:",
+                   query_params=read_params(passage))
+    if web_link(passage.url):
+        official.link_button("Official text", passage.url, icon=":material/open_in_new:")
 
 
 def document_label(documents: dict[str, dict]):
