@@ -1,7 +1,7 @@
 """Scale: insert throughput, disk, peak memory, search latency and recall at 10k, 100k (1M) passages.
 
     python bench/scale.py run --source-home DIR [--sizes 10000,100000] [--million] [--server]
-    python bench/scale.py report bench/results/scale.json   # docs/performance.md table + plot
+    python bench/scale.py report   # docs/performance.md table + plot
 
 DIR is a data directory where the default corpus was ingested (`kb ingest`): its 2,414 real
 passages and their real embeddings are the seed. Each size is a fresh store holding those real
@@ -47,6 +47,7 @@ HELD_OUT = 50
 QUERY_WORDS = 12
 NOISE = 0.025  # per-dimension standard deviation of the perturbation (unit vectors, 384-d)
 SEED = 8
+RESULTS = REPO / "docs" / "scale.json"  # kept beside the table it makes, so rows can be re-run one by one
 
 
 # Seed: the real passages and embeddings of an ingested data directory ----------------------------
@@ -281,6 +282,9 @@ def measure(size: int, work: Path, server: bool) -> dict:
 def command_run(args) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.million else [])
     work = Path(tempfile.mkdtemp(prefix="kb-scale-", dir=args.tmp))
+    from kb.config import load_settings
+
+    args.source_home = args.source_home or load_settings().home
     seed = export_seed(args.source_home, work)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}; seed: {seed} real passages from {args.source_home}", flush=True)
@@ -386,13 +390,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="measure and append to the results JSON")
-    run.add_argument("--source-home", type=Path, default=Path(os.environ.get("KB_HOME", "")),
-                     help="data directory with the default corpus ingested (default: KB_HOME)")
+    run.add_argument("--source-home", type=Path, default=None,
+                     help="data directory with the default corpus ingested (default: KB_HOME, "
+                          "else ~/.local/share/policy-kb)")
     run.add_argument("--sizes", default="2414,10000,100000",
-                     help="comma-separated passage counts (at most 2,414: the real corpus alone)")
+                     help="comma-separated passage counts, each at least the seed's (2,414: the real "
+                          "corpus alone)")
     run.add_argument("--million", action="store_true", help="also 1,000,000 (takes an hour or more)")
     run.add_argument("--server", action="store_true", help="also measure against `chroma run`")
-    run.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "scale.json")
+    run.add_argument("--out", type=Path, default=RESULTS)
     run.add_argument("--tmp", type=Path, default=None, help="where the temporary stores go")
     run.set_defaults(handler=command_run)
     stage = commands.add_parser("stage", help=argparse.SUPPRESS)
@@ -403,7 +409,7 @@ def main() -> None:
     stage.add_argument("--chroma-url", default="")
     stage.set_defaults(handler=command_stage)
     report = commands.add_parser("report", help="results JSON -> docs/performance.md table and plot")
-    report.add_argument("results", type=Path, nargs="?", default=REPO / "bench" / "results" / "scale.json")
+    report.add_argument("results", type=Path, nargs="?", default=RESULTS)
     report.set_defaults(handler=command_report)
     args = parser.parse_args()
     args.handler(args)

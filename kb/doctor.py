@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kb.embedding import embed_model_name, packaged_model_path
-from kb.store import Store, passage_nodes
+from kb.store import Store
 
 METADATA_FIELDS = ("jurisdiction", "issuer", "doc_type", "date")
 
@@ -177,7 +177,7 @@ def _reembed(store: Store, embedder, doc_id: str, vector_ids: set[str]) -> None:
     passages = [p for p in store.catalogue.passages(doc_id) if f"{p.passage_id}@{version}" in vector_ids]
     embeddings = embedder.embed([embedder.embedding_input(p) for p in passages])
     metadata = {key: doc.get(key) or "" for key in METADATA_FIELDS}
-    store.vectors.add(passage_nodes(doc_id, version, metadata, passages, embeddings))
+    store.add_vectors(doc_id, version, metadata, passages, embeddings)
 
 
 def model_dimension(settings) -> int | None:

@@ -62,13 +62,11 @@ def test_a_healthy_store_passes_with_exit_code_0(store):
 
 
 def test_orphan_vectors_are_found_and_deleted(store, embedder):
-    from kb.store import passage_nodes
-
     live = store.catalogue.passages("drone-rules-alpha")[:2]
     vectors = embedder.embed([p.text for p in live])
     # What a crash leaves: vectors of a version that never went live, and of a removed document.
-    store.vectors.add(passage_nodes("drone-rules-alpha", "deadbeef", {}, live, vectors))
-    store.vectors.add(passage_nodes("gone-doc", "v1", {}, live[:1], vectors[:1]))
+    store.add_vectors("drone-rules-alpha", "deadbeef", {}, live, vectors)
+    store.add_vectors("gone-doc", "v1", {}, live[:1], vectors[:1])
     code, report = doctor()
     assert code == 1 and problems(report) == ["orphan-vectors", "orphan-vectors"]
     assert {f["doc_id"] for f in report["findings"]} == {"drone-rules-alpha", "gone-doc"}

@@ -42,11 +42,7 @@ def test_vectors_of_a_version_that_never_went_live_are_invisible(settings, embed
     ingest(store, embedder, "v1", "Bananas must be yellow.")
     # A crash after the vectors of v2 were written but before the catalogue switched:
     passages = chunk(document("Bananas must be blue."), SOURCE, embedder.count_tokens, 200)
-    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-    store.vectors.add([TextNode(id_=f"{passages[0].passage_id}@v2", text="x",
-                                embedding=embedder.embed(["Bananas must be blue."])[0],
-                                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id="rules")},
-                                metadata={"version_key": "rules@v2"})])
+    store.add_vectors("rules", "v2", {}, passages[:1], embedder.embed(["Bananas must be blue."]))
     hits = search(store, embedder, "banana colour", k=5).hits
     assert [hit.passage.text for hit in hits] == ["Bananas must be yellow."]
 
