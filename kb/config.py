@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     keyword_weight: float = Field(default=0.7, ge=0, description="Weight of keyword (BM25) ranks in fusion.")
     rrf_k: int = Field(default=10, gt=0, description="Reciprocal rank fusion constant (smaller: top ranks count more).")
     candidates: int = Field(default=50, gt=0, description="Candidates taken from each retriever before fusion.")
+    other_document_weight: float = Field(
+        default=0.5, ge=0, le=1,
+        description="When a query names documents (GDPR, NIST, OECD...), the scores of other "
+                    "documents' passages are multiplied by this (1: no preference).")
     no_match_similarity: float = Field(
         default=0.35, ge=-1, le=1,
         description="Below this best meaning similarity a search reports 'no good match'.")

@@ -79,7 +79,7 @@ ATTACHED_BEFORE = re.compile(r"\s*(?:['\u2019]s)?\s*[,:]?\s*")
 def find_references(query: str, aliases: dict[str, str]) -> list[Reference]:
     """Provisions named in a query, in order of appearance."""
     text = query.translate(_SAME_LENGTH)
-    mentions = _document_mentions(text, aliases)
+    mentions = document_mentions(text, aliases)
     references: list[Reference] = []
     floor = 0
     for keyword in KEYWORD.finditer(text):
@@ -111,7 +111,7 @@ def parent_locators(locator: str) -> list[str]:
             return chain
 
 
-def _document_mentions(text: str, aliases: dict[str, str]) -> list[_Mention]:
+def document_mentions(text: str, aliases: dict[str, str]) -> list[_Mention]:
     """Every document name in the text, longest alias first, as whole words."""
     by_name = {" ".join(alias.casefold().split()): doc_id for alias, doc_id in aliases.items() if alias.strip()}
     if not by_name:

@@ -15,7 +15,7 @@ from datetime import date
 
 from kb.embedding import Embedder
 from kb.errors import NotFoundError, UsageError
-from kb.references import find_references, parent_locators
+from kb.references import document_mentions, find_references, parent_locators
 from kb.store import Store
 from kb.types import Hit, Passage
 
@@ -97,6 +97,7 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     keyword = store.keyword.search(query, settings.candidates, allowed)
     scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
     scores = with_explained_provisions(store, scores)
+    scores = with_named_documents(store, scores, named_documents(query, documents))
     pinned, found = referenced_passages(store, query, aliases, documents, allowed, scores)
     # Only live passages come back: a document switching versions meanwhile shows its old or
     # its new text, never both.
@@ -157,22 +158,59 @@ def with_explained_provisions(store: Store, scores: dict[str, float]) -> dict[st
     return boosted
 
 
-def document_aliases(documents: list[dict]) -> dict[str, str]:
-    """Names people use for documents: their id, short names in the title, official numbers."""
-    aliases: dict[str, str] = {}
+def document_names(documents: list[dict]) -> dict[str, set[str]]:
+    """Every name people use for a document, with the documents it names: the id, official
+    numbers, short names and acronyms in the title ("GDPR", "AI Act"), and the publisher's names
+    ("NIST", "OECD", "European Union"). A publisher's name names all of its documents."""
+    names: dict[str, set[str]] = {}
+
+    def add(name: str, doc_id: str) -> None:
+        if name.strip():
+            names.setdefault(name.strip(), set()).add(doc_id)
+
     for doc in documents:
-        aliases[doc["doc_id"]] = doc["doc_id"]
-        title = doc.get("title") or ""
+        doc_id, title, issuer = doc["doc_id"], doc.get("title") or "", doc.get("issuer") or ""
+        add(doc_id, doc_id)
         for number in _YEAR_NUMBER.findall(title):
-            aliases[number] = doc["doc_id"]
+            add(number, doc_id)
         for short in re.findall(r"\(([A-Z][A-Za-z ]{1,60})\)", title):
-            aliases[short] = doc["doc_id"]
+            if short.isupper() and len(short) <= 3:  # "(EU)" in "Regulation (EU) 2024/1689"
+                continue
+            add(short, doc_id)
             acronym = "".join(word[0] for word in short.split() if word[0].isupper())
             if len(acronym) >= 3 and short != acronym:
-                aliases.setdefault(acronym, doc["doc_id"])
+                add(acronym, doc_id)
             if short.endswith("Act") and len(short.split()) > 2:
-                aliases.setdefault("AI Act" if "Intelligence" in short else short, doc["doc_id"])
-    return aliases
+                add("AI Act" if "Intelligence" in short else short, doc_id)
+        # The publisher: "National Institute of Standards and Technology (NIST), U.S. ..."
+        for part in re.split(r",\s*", issuer):
+            add(re.sub(r"\s*\(.*?\)", "", part).strip(), doc_id)
+            for short in re.findall(r"\(([A-Z][A-Za-z]{2,})\)", part):
+                add(short, doc_id)
+    return names
+
+
+def document_aliases(documents: list[dict]) -> dict[str, str]:
+    """The names that name exactly one document (what a provision reference may attach to)."""
+    return {name: next(iter(doc_ids)) for name, doc_ids in document_names(documents).items()
+            if len(doc_ids) == 1}
+
+
+def named_documents(query: str, documents: list[dict]) -> set[str]:
+    """The documents a query names, by any of their names (see document_names)."""
+    names = document_names(documents)
+    return {doc_id for mention in document_mentions(query, {name: name for name in names})
+            for doc_id in names[mention.doc_id]}
+
+
+def with_named_documents(store: Store, scores: dict[str, float], named: set[str]) -> dict[str, float]:
+    """A query that names documents ("under the GDPR", "according to NIST") prefers their
+    passages: the others' scores are scaled down, not removed."""
+    weight = store.settings.other_document_weight
+    if not named or weight >= 1:
+        return scores
+    return {vector_id: score if vector_id.split(":", 1)[0] in named else score * weight
+            for vector_id, score in scores.items()}
 
 
 def referenced_passages(store: Store, query: str, aliases: dict[str, str], documents: list[dict],

@@ -134,6 +134,20 @@ def test_a_provision_named_without_document_is_ranked_across_documents(library):
     assert all(hit.passage.locator.startswith("Article 5") for hit in hits[:2])
 
 
+def test_a_named_document_is_preferred_over_a_close_passage_of_another(in_home, embedder):
+    from kb.config import load_settings
+    from kb.search import search
+    from kb.store import Store
+
+    query = "How does the OECD define an AI system?"
+    neutral = Store(load_settings(home=in_home, other_document_weight=1.0))
+    preferring = Store(load_settings(home=in_home))
+    # Without the preference the NIST framework's definition comes first here.
+    assert search(neutral, embedder, query, k=3).hits[0].passage.doc_id == "nist-ai-rmf"
+    hits = search(preferring, embedder, query, k=3).hits
+    assert [hit.passage.doc_id for hit in hits] == ["oecd-ai-recommendation"] * 3
+
+
 def test_keywords_find_what_meaning_alone_misses(library):
     hits = library("GOVERN 1.1 legal and regulatory requirements", k=5).hits
     assert any(hit.passage.doc_id == "nist-ai-rmf" and "GOVERN 1.1" in hit.passage.text for hit in hits)

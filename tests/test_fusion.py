@@ -1,6 +1,6 @@
-"""Reciprocal rank fusion and document filters, as pure functions."""
+"""Reciprocal rank fusion, document filters and document names, as pure functions."""
 
-from kb.search import SearchFilters, fuse
+from kb.search import SearchFilters, document_aliases, fuse, named_documents
 
 DOCS = [{"doc_id": "a", "jurisdiction": "EU", "issuer": "European Union", "doc_type": "regulation", "date": "2024-06-13"},
         {"doc_id": "b", "jurisdiction": "US", "issuer": "NIST", "doc_type": "framework", "date": "2023-01-26"},
@@ -25,3 +25,33 @@ def test_filters_combine_and_undated_documents_fail_date_filters():
     assert SearchFilters(jurisdiction="EU", since="2024-01-01").allowed(DOCS) == {"a"}
     assert SearchFilters(until="2023-12-31").allowed(DOCS) == {"b"}
     assert SearchFilters(doc_ids=("a", "b"), doc_type="framework").allowed(DOCS) == {"b"}
+
+
+TITLED = [
+    {"doc_id": "eu-ai-act", "title": "Regulation (EU) 2024/1689 laying down harmonised rules on "
+     "artificial intelligence (Artificial Intelligence Act)", "issuer": "European Union"},
+    {"doc_id": "gdpr", "title": "Regulation (EU) 2016/679 on the protection of personal data "
+     "(General Data Protection Regulation)", "issuer": "European Union"},
+    {"doc_id": "rmf", "title": "AI Risk Management Framework", "issuer":
+     "National Institute of Standards and Technology (NIST), U.S. Department of Commerce"},
+    {"doc_id": "tools", "title": "Safety tools", "issuer": "ROOST"},
+    {"doc_id": "community", "title": "ROOST (Robust Open Online Safety Tools) community", "issuer": "ROOST"},
+]
+
+
+def test_a_query_names_documents_by_title_acronym_number_or_publisher():
+    assert named_documents("Does the GDPR apply to a shop in France?", TITLED) == {"gdpr"}
+    assert named_documents("what does the ai act say", TITLED) == {"eu-ai-act"}
+    assert named_documents("Regulation 2016/679 and consent", TITLED) == {"gdpr"}
+    assert named_documents("According to NIST, who measures risk?", TITLED) == {"rmf"}
+    # A publisher's name names all of its documents; "(EU)" in a title names none.
+    assert named_documents("the European Union rules", TITLED) == {"eu-ai-act", "gdpr"}
+    assert named_documents("ROOST tools", TITLED) == {"tools", "community"}
+    assert named_documents("Is this allowed in the EU?", TITLED) == set()
+    assert named_documents("What do the rules say about nistagmus?", TITLED) == set()
+
+
+def test_only_a_name_of_one_document_is_an_alias_for_references():
+    aliases = document_aliases(TITLED)
+    assert aliases["GDPR"] == "gdpr" and aliases["AI Act"] == "eu-ai-act"
+    assert "EU" not in aliases and "ROOST" not in aliases and "European Union" not in aliases
