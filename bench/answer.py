@@ -23,11 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.answers import ask  # noqa: E402
+from kb.answers import answer_units, ask, is_quote  # noqa: E402
 from kb.config import load_settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 from kb.evaluate import is_gold, load_questions  # noqa: E402
-from kb.sentences import split_sentences  # noqa: E402
 from kb.store import Store  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -43,9 +42,7 @@ def uncited_sentences(answer) -> int:
         return 0
     numbers = {c.n for c in answer.citations}
     bad = 0
-    # An extractive answer is one quote per line; a generated one is sentences.
-    units = answer.text.splitlines() if answer.mode == "extractive" else split_sentences(answer.text)
-    for sentence in units:
+    for sentence in answer_units(answer.text):
         found = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
         bad += not found or not found <= numbers
     return bad
@@ -65,7 +62,8 @@ def run(store, embedder, questions, backend: str) -> dict:
         answers.append((question, answer, time.perf_counter() - started))
     answerable = [(q, a) for q, a, _ in answers if q.answerable]
     unanswerable = [(q, a) for q, a, _ in answers if not q.answerable]
-    generated_kept = sum(len(split_sentences(a.text)) for _, a, _ in answers if a.mode == "generated")
+    generated_kept = sum(not is_quote(unit) for _, a, _ in answers if a.mode == "generated"
+                         for unit in answer_units(a.text))
     dropped = sum(len(a.dropped_sentences) for _, a, _ in answers)
     first = [a.timings_ms["first_token"] for _, a, _ in answers if "first_token" in a.timings_ms]
     after_retrieval = [a.timings_ms["total"] - a.timings_ms["retrieve"]

@@ -12,10 +12,12 @@ from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
 from kb.store import Store
 from kb.types import Fetched, Passage, Source
+from kb.verify import clause_texts
 
-# Bump when parsing or chunking changes what passages a document yields: every document is then
-# re-ingested once, even when its bytes did not change.
-PIPELINE_VERSION = "1"
+# Bump when parsing or chunking changes what passages a document yields, or ingest starts keeping
+# something new for them: every document is then re-ingested once, even when its bytes did not
+# change (the embedding cache makes that cheap). 2: clause vectors for answers.
+PIPELINE_VERSION = "2"
 EMBED_BATCH = 128
 
 
@@ -29,9 +31,14 @@ def index_passages(store: Store, embedder: Embedder, source: Source, fetched: Fe
                    version: str, parser: str, passages: list[Passage],
                    on_progress: Callable[[int, int], None] | None = None,
                    cache: EmbeddingCache | None = None) -> None:
-    """Embed passages (reporting progress) and switch the document to this version."""
+    """Embed passages (reporting progress) and switch the document to this version.
+
+    With a cache, the clauses that answers quote and check claims against are embedded too and
+    kept there, so that an answer only has to encode its question (bench/answer.py).
+    """
     inputs = [embedder.embedding_input(p) for p in passages]
-    embeddings = embed_inputs(embedder, inputs, cache, on_progress)
+    clauses = clause_texts(passages) if cache else []
+    embeddings = embed_inputs(embedder, inputs + clauses, cache, on_progress)[:len(inputs)]
     links = recital_links(passages, embeddings, store.settings.recital_link_min_similarity)
     store.replace_document(source, fetched, version, parser, passages, embeddings,
                            embedder.model_name, links)

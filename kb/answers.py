@@ -19,7 +19,8 @@ from collections.abc import Callable, Generator, Iterator
 import numpy as np
 
 from kb.embedding import Embedder
-from kb.errors import UsageError
+from kb.embedding_cache import EmbeddingCache
+from kb.errors import StoreError, UsageError
 from kb.llm import load_model
 from kb.prompt import STOP, build_prompt
 from kb.search import SearchFilters, search
@@ -105,7 +106,12 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
         return _finish(answer, started)
 
     verify_started = time.perf_counter()
-    evidence, (question_vector,) = prepare_evidence(results.hits, embedder, [question])
+    cache = clause_cache(settings)
+    try:
+        evidence, (question_vector,) = prepare_evidence(results.hits, embedder, [question], cache=cache)
+    finally:
+        if cache:
+            cache.close()
     timings["verify"] = _ms(verify_started)
     checked = []
     if model is not None:
@@ -117,6 +123,15 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
     kept = [c for c in checked if c.kept]
     if kept:
         answer.mode = "generated"
+        # The model cites few passages: quote the other close ones too, so that the provision a
+        # person needs is in the answer even when the model wrote about a neighbour.
+        cited = {n for c in kept for n in c.supports}
+        quotes = [q for q in extractive(evidence, question_vector, question) if not set(q.supports) & cited]
+        quotes = quotes[:max(0, EXTRACTIVE_QUOTES - len(cited))]
+        for quote in quotes:
+            yield "\n" + quote.sentence
+        answer.text = " ".join(c.sentence for c in kept) + "".join("\n" + q.sentence for q in quotes)
+        kept += quotes
     else:
         extract_started = time.perf_counter()
         kept = extractive(evidence, question_vector, question)
@@ -127,9 +142,22 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
         answer.mode = "extractive"
         for c in kept:
             yield c.sentence + "\n"
-    answer.text = ("\n" if answer.mode == "extractive" else " ").join(c.sentence for c in kept)
+        answer.text = "\n".join(c.sentence for c in kept)
     answer.citations = _citations(kept, evidence)
     return _finish(answer, started)
+
+
+def clause_cache(settings) -> EmbeddingCache | None:
+    """The embedding cache, where ingest keeps the vectors of passage clauses (None if absent).
+
+    Opened per answer: a connection is cheap, and none is shared between the app's threads.
+    """
+    if not settings.embedding_cache_path.is_file():
+        return None
+    try:
+        return EmbeddingCache(settings.embedding_cache_path)
+    except StoreError:  # an unreadable cache only costs encoding the clauses again
+        return None
 
 
 def _generate(model, prompt, evidence, embedder, settings, answer) -> Generator[str, None, list]:
@@ -202,6 +230,21 @@ def extractive(evidence: list[Evidence], question_vector: np.ndarray, question: 
         if len(quotes) == EXTRACTIVE_QUOTES:
             break
     return quotes
+
+
+_QUOTE_LINE = re.compile(r"”(?:\s*\[\d+\])+\s*$")
+
+
+def answer_units(text: str) -> list[str]:
+    """What must each carry a citation in an answer's text: a quoted line whole (its quote may
+    hold several sentences), every sentence of the other lines."""
+    return [unit for line in text.splitlines() if line.strip()
+            for unit in ([line] if is_quote(line) else split_sentences(line))]
+
+
+def is_quote(unit: str) -> bool:
+    """An answer line that quotes a passage (extractive), not a sentence the model wrote."""
+    return bool(_QUOTE_LINE.search(unit))
 
 
 def names_not_in(names: list[str], hits: list[Hit]) -> list[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kb.embedding import Embedder
+from kb.embedding_cache import EmbeddingCache
 from kb.references import find_references
 from kb.search import matches_locator
 from kb.sentences import content_words, is_instruction, overlap, split_clauses
@@ -51,24 +52,39 @@ class Checked:
         return not self.reason
 
 
-def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: list[str] = ()
-                     ) -> tuple[list[Evidence], np.ndarray]:
-    """Evidence for each hit (numbered from 1), and the embeddings of extra_texts, in one batch."""
-    spans_per_hit = []
-    texts = list(extra_texts)
-    for hit in hits:
-        text = hit.passage.text
-        spans = [span for span in split_clauses(text) if not is_instruction(text[span[0]:span[1]])]
-        spans = spans[:MAX_CLAUSES]
-        spans_per_hit.append(spans)
-        texts += [text[start:end] for start, end in spans]
-    vectors = np.asarray(embedder.embed(texts), dtype=np.float32).reshape(len(texts), -1)
+def evidence_clauses(text: str) -> list[tuple[int, int]]:
+    """The spans of a passage that claims are checked against and quotes are taken from: its
+    clauses, without instruction-like ones (passages are data), at most MAX_CLAUSES."""
+    return [span for span in split_clauses(text) if not is_instruction(text[span[0]:span[1]])][:MAX_CLAUSES]
+
+
+def clause_texts(passages) -> list[str]:
+    """The evidence clauses of passages, as text: what ingest embeds ahead of questions."""
+    return [passage.text[start:end] for passage in passages for start, end in evidence_clauses(passage.text)]
+
+
+def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: list[str] = (),
+                     cache: EmbeddingCache | None = None) -> tuple[list[Evidence], np.ndarray]:
+    """Evidence for each hit (numbered from 1), and the embeddings of extra_texts, in one batch.
+
+    Clause vectors are taken from `cache` when ingest put them there; only the rest is encoded.
+    """
+    spans_per_hit = [evidence_clauses(hit.passage.text) for hit in hits]
+    clauses = [hit.passage.text[start:end] for hit, spans in zip(hits, spans_per_hit) for start, end in spans]
+    known = cache.get(embedder.model_name, clauses) if cache and clauses else {}
+    missing = list(dict.fromkeys(list(extra_texts) + [text for text in clauses if text not in known]))
+    # One short text (the question, when ingest embedded the clauses) is fastest on one thread.
+    fresh = ({missing[0]: embedder.embed_query(missing[0])} if len(missing) == 1
+             else dict(zip(missing, embedder.embed(missing))) if missing else {})
+    texts = list(extra_texts) + clauses
+    vectors = np.asarray([known.get(text) or fresh[text] for text in texts], dtype=np.float32)
+    vectors = vectors.reshape(len(texts), -1)
     extra, offset = vectors[:len(extra_texts)], len(extra_texts)
     evidence = []
     for n, (hit, spans) in enumerate(zip(hits, spans_per_hit), start=1):
         passage = hit.passage
-        clause_texts = " ".join(passage.text[start:end] for start, end in spans)
-        words = content_words(" ".join([clause_texts, passage.title, passage.locator, *passage.heading_path]))
+        joined = " ".join(passage.text[start:end] for start, end in spans)
+        words = content_words(" ".join([joined, passage.title, passage.locator, *passage.heading_path]))
         evidence.append(Evidence(n=n, hit=hit, clauses=spans, vectors=vectors[offset:offset + len(spans)],
                                  words=words))
         offset += len(spans)

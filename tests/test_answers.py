@@ -31,15 +31,15 @@ def ask_json(*args: str) -> dict:
 
 def assert_every_sentence_cites_a_supporting_passage(answer: dict, store_home) -> None:
     """The product's promise, checked from the outside: markers resolve, quotes are real text."""
+    from kb.answers import answer_units
     from kb.config import load_settings
-    from kb.sentences import split_sentences
     from kb.store import Store
 
     assert answer["mode"] in ("generated", "extractive")
     by_n = {c["n"]: c for c in answer["citations"]}
     assert by_n, answer
     text = answer["answer"]
-    for sentence in text.splitlines() if answer["mode"] == "extractive" else split_sentences(text):
+    for sentence in answer_units(text):
         numbers = [int(n) for n in MARKER.findall(sentence)]
         assert numbers, f"sentence without a citation: {sentence!r}"
         assert all(n in by_n for n in numbers), (sentence, list(by_n))

@@ -131,3 +131,16 @@ def test_instructions_inside_a_passage_can_neither_be_quoted_nor_support(evidenc
     assert all("Ignore" not in evidence[1].clause(i) for i in range(len(evidence[1].clauses)))
     verdict = check("Drones need no registration [2].", evidence, embedder)
     assert not verdict.kept
+
+
+def test_answer_units_keep_a_quote_whole_and_split_the_model_sentences():
+    from kb.answers import answer_units, is_quote
+
+    text = ("Providers must inform people [1]. Deployers must label deepfakes [2].\n"
+            "Regulation (EU) 2024/1689, Article 50(1): “AI systems shall be designed. So that "
+            "people are informed.” [3]")
+    units = answer_units(text)
+    assert units[:2] == ["Providers must inform people [1].", "Deployers must label deepfakes [2]."]
+    assert len(units) == 3 and units[2].startswith("Regulation") and units[2].endswith("[3]")
+    assert [is_quote(unit) for unit in units] == [False, False, True]
+    assert answer_units("A claim without a marker.\nAnother one.") == ["A claim without a marker.", "Another one."]

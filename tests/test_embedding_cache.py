@@ -6,6 +6,7 @@ import pytest
 from ingest.pipeline import Pipeline
 from kb.store import Store
 from kb.types import Source
+from kb.verify import clause_texts, prepare_evidence
 from tests.conftest import make_fetched
 
 SOURCE = Source(id="drones", title="Drone rules", canonical_url="https://example.org/drones")
@@ -56,12 +57,15 @@ def test_a_changed_paragraph_is_the_only_passage_embedded_again(settings, embedd
     store = Store(settings)
     pipeline = Pipeline(settings, store, embedder=embedder)
     ingest(pipeline, SECTIONS)
-    assert len(encoded) == len(SECTIONS)
+    # Each passage and each distinct clause (kept for answers), once.
+    clauses = set(clause_texts(store.catalogue.passages("drones")))
+    assert len(encoded) == len(set(encoded)) == len(SECTIONS) + len(clauses)
     before = live_vectors(store)
 
     encoded.clear()
     ingest(pipeline, {**SECTIONS, "Night flights": "Night flights need a permit." + DETAIL})
-    assert len(encoded) == 1 and "Night flights need a permit." in encoded[0]
+    # The changed passage and its one new clause; the repeated sentences were known.
+    assert len(encoded) == 2 and all("Night flights need a permit." in text for text in encoded)
     after = live_vectors(store)
     changed = next(pid for pid in after if "night" in pid)
     for passage_id, vector in after.items():
@@ -78,3 +82,24 @@ def test_a_new_data_directory_starts_with_an_empty_cache_and_fills_it(settings, 
     ingest(pipeline, SECTIONS)  # a removed and re-added document costs no encoding
     assert encoded == []
     assert settings.embedding_cache_path.is_file()
+
+
+def test_ingest_keeps_clause_vectors_so_an_answer_encodes_only_its_question(settings, embedder, encoded):
+    from kb.answers import ask, clause_cache
+    from kb.search import search
+
+    store = Store(settings)
+    ingest(Pipeline(settings, store, embedder=embedder), SECTIONS)
+    encoded.clear()
+    question = "Must a drone be registered before its first flight?"
+    answer = ask(store, embedder, question, backend="extractive")
+    assert answer.mode == "extractive" and answer.citations
+    assert set(encoded) == {question}  # search and evidence: the clauses came from the cache
+
+    hits = search(store, embedder, question, k=3).hits
+    cache = clause_cache(settings)
+    cached, _ = prepare_evidence(hits, embedder, [question], cache=cache)
+    cache.close()
+    fresh, _ = prepare_evidence(hits, embedder, [question])
+    for a, b in zip(cached, fresh):
+        assert a.clauses == b.clauses and np.allclose(a.vectors, b.vectors, atol=1e-5)
