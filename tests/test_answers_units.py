@@ -144,3 +144,25 @@ def test_answer_units_keep_a_quote_whole_and_split_the_model_sentences():
     assert len(units) == 3 and units[2].startswith("Regulation") and units[2].endswith("[3]")
     assert [is_quote(unit) for unit in units] == [False, False, True]
     assert answer_units("A claim without a marker.\nAnother one.") == ["A claim without a marker.", "Another one."]
+
+
+def test_a_named_provision_is_quoted_however_far_its_words_are_from_the_question(embedder):
+    from kb.answers import extractive
+
+    hits = [hit(1, "Article 22(1)", "The data subject shall have the right not to be subject to a decision "
+                                    "based solely on automated processing."),
+            hit(2, "Article 99", "This Regulation shall enter into force on the twentieth day following "
+                                 "that of its publication.")]
+    question = "Art. 22"
+    evidence, (vector,) = prepare_evidence(hits, embedder, [question])
+    assert extractive(evidence, vector, question) == []  # close to nothing in meaning or words
+    quotes = extractive(evidence, vector, question, named=["Article 22"])
+    assert [list(q.supports) for q in quotes] == [[1]]
+
+
+def test_an_acronym_is_mentioned_by_its_plural():
+    from kb.answers import names_not_in
+
+    hits = [hit(1, "GRPO", "Launch training on a node of 8 GPUs with the provided recipe.")]
+    assert names_not_in(["GPU"], hits) == []
+    assert names_not_in(["TPU", "Japan"], hits) == ["TPU", "Japan"]
