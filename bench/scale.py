@@ -291,7 +291,7 @@ def command_run(args) -> None:
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"rows": []}
     results["machine"] = machine
     for size in sizes:
-        for server in ([False, True] if args.server else [False]):
+        for server in ([True] if args.server_only else [False, True] if args.server else [False]):
             row = measure(size, work, server)
             row["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             results["rows"] = [r for r in results["rows"]
@@ -398,6 +398,8 @@ def main() -> None:
                           "corpus alone)")
     run.add_argument("--million", action="store_true", help="also 1,000,000 (takes an hour or more)")
     run.add_argument("--server", action="store_true", help="also measure against `chroma run`")
+    run.add_argument("--server-only", action="store_true",
+                     help="measure against `chroma run` only (re-measure a server row)")
     run.add_argument("--out", type=Path, default=RESULTS)
     run.add_argument("--tmp", type=Path, default=None, help="where the temporary stores go")
     run.set_defaults(handler=command_run)
