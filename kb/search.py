@@ -90,14 +90,15 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     settings = store.settings
     documents = store.catalogue.documents()
     allowed = filters.allowed(documents) if filters and filters.active() else None
-    aliases = document_aliases(documents)
+    names = document_names(documents)  # once per search: aliases and named documents share it
+    aliases = document_aliases(documents, names)
     store.ensure_keyword_index()
     embedding = embedder.embed_query(query)
     dense = store.dense_search(embedding, settings.candidates, allowed)
     keyword = store.keyword.search(query, settings.candidates, allowed)
     scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
     scores = with_explained_provisions(store, scores)
-    scores = with_named_documents(store, scores, named_documents(query, documents))
+    scores = with_named_documents(store, scores, named_documents(query, documents, names))
     pinned, found = referenced_passages(store, query, aliases, documents, allowed, scores)
     # Only live passages come back: a document switching versions meanwhile shows its old or
     # its new text, never both.
@@ -107,11 +108,11 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     ranked = pinned + sorted((v for v in scores if v not in pinned), key=lambda v: -scores[v])
     hits = select(ranked, passages, scores, k, max_per_doc, pinned)
     best = max((similarity for _, similarity in dense), default=0.0)
-    names = names_in(query, aliases)
-    unknown = store.keyword.unknown(names)
+    query_names = names_in(query, aliases)
+    unknown = store.keyword.unknown(query_names)
     no_match = not pinned and (best < settings.no_match_similarity or bool(unknown))
     return SearchResults(hits=hits, no_good_match=no_match, best_similarity=best,
-                         references=found, unknown_names=unknown, names=names)
+                         references=found, unknown_names=unknown, names=query_names)
 
 
 _NAME = re.compile(r"\b(?:[A-Z][A-Za-z0-9-]*[a-z0-9][A-Za-z0-9-]*|[A-Z]{2,}[0-9]*)\b")
@@ -190,15 +191,17 @@ def document_names(documents: list[dict]) -> dict[str, set[str]]:
     return names
 
 
-def document_aliases(documents: list[dict]) -> dict[str, str]:
-    """The names that name exactly one document (what a provision reference may attach to)."""
-    return {name: next(iter(doc_ids)) for name, doc_ids in document_names(documents).items()
-            if len(doc_ids) == 1}
+def document_aliases(documents: list[dict], names: dict[str, set[str]] | None = None) -> dict[str, str]:
+    """The names that name exactly one document (what a provision reference may attach to);
+    `names` is document_names(documents) when the caller already has it."""
+    names = document_names(documents) if names is None else names
+    return {name: next(iter(doc_ids)) for name, doc_ids in names.items() if len(doc_ids) == 1}
 
 
-def named_documents(query: str, documents: list[dict]) -> set[str]:
+def named_documents(query: str, documents: list[dict],
+                    names: dict[str, set[str]] | None = None) -> set[str]:
     """The documents a query names, by any of their names (see document_names)."""
-    names = document_names(documents)
+    names = document_names(documents) if names is None else names
     return {doc_id for mention in document_mentions(query, {name: name for name in names})
             for doc_id in names[mention.doc_id]}
 
