@@ -90,9 +90,9 @@ class Settings(BaseSettings):
         default=0.6, ge=0, le=1,
         description="A recital is linked to the provision it explains when their similarity reaches this.")
     recital_link_weight: float = Field(
-        default=0.99, ge=0, le=1,
+        default=1.1, ge=0, le=2,
         description="A provision reached through a matching recital scores this share of the recital's "
-                    "fused score (0.99: just below the recital).")
+                    "fused score (above 1: the binding provision comes before the recital explaining it).")
 
     # Answers
     llm_backend: str = Field(

@@ -2,7 +2,7 @@
 
 1. Provisions named in the query ("Art. 22 GDPR", "Recital 47") are looked up and put first.
 2. Dense and keyword candidates are fused by reciprocal rank (weights in settings).
-3. A matching recital brings in the provision it explains, just below it.
+3. A matching recital brings in the provision it explains, just above it.
 4. Near-duplicate passages are dropped; an optional cap limits hits per document.
 The best dense similarity gives the "no good match" signal that answers use to abstain.
 """
@@ -147,14 +147,20 @@ def fuse(rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: i
 
 
 def with_explained_provisions(store: Store, scores: dict[str, float]) -> dict[str, float]:
-    """Bring in the provision behind each matching recital, scored just below the recital.
+    """Bring in the provision behind each matching recital, ranked just above the recital.
 
     A question often matches the recital that explains a rule better than the rule's own terse
-    wording; people still need the binding provision.
+    wording; people still need the binding provision, so it comes first and its recital follows.
     """
-    weight = store.settings.recital_link_weight
+    links = store.catalogue.explained_provisions(list(scores))
+    return explained_first(scores, links, store.settings.recital_link_weight)
+
+
+def explained_first(scores: dict[str, float], links: dict[str, str], weight: float) -> dict[str, float]:
+    """Each linked provision scores at least `weight` times its recital's score (recital id ->
+    provision id in `links`); a provision that scores higher on its own keeps its score."""
     boosted = dict(scores)
-    for recital, provision in store.catalogue.explained_provisions(list(scores)).items():
+    for recital, provision in links.items():
         boosted[provision] = max(boosted.get(provision, 0.0), scores[recital] * weight)
     return boosted
 

@@ -148,6 +148,14 @@ def test_a_named_document_is_preferred_over_a_close_passage_of_another(in_home, 
     assert [hit.passage.doc_id for hit in hits] == ["oecd-ai-recommendation"] * 3
 
 
+def test_a_matching_recital_brings_its_provision_just_above_it(library):
+    # Recital 44 gives the reasons for the ban on emotion recognition at work, Article 5(1)(f).
+    hits = [hit.passage.locator for hit in library(
+        "serious concerns about the scientific basis of AI systems that identify or infer emotions", k=5).hits]
+    assert "Recital 44" in hits and "Article 5(1)(f)" in hits, hits
+    assert hits.index("Article 5(1)(f)") == hits.index("Recital 44") - 1, hits
+
+
 def test_keywords_find_what_meaning_alone_misses(library):
     hits = library("GOVERN 1.1 legal and regulatory requirements", k=5).hits
     assert any(hit.passage.doc_id == "nist-ai-rmf" and "GOVERN 1.1" in hit.passage.text for hit in hits)

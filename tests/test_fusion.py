@@ -1,6 +1,6 @@
 """Reciprocal rank fusion, document filters and document names, as pure functions."""
 
-from kb.search import SearchFilters, document_aliases, fuse, named_documents
+from kb.search import SearchFilters, document_aliases, explained_first, fuse, named_documents
 
 DOCS = [{"doc_id": "a", "jurisdiction": "EU", "issuer": "European Union", "doc_type": "regulation", "date": "2024-06-13"},
         {"doc_id": "b", "jurisdiction": "US", "issuer": "NIST", "doc_type": "framework", "date": "2023-01-26"},
@@ -17,6 +17,17 @@ def test_weights_decide_between_retrievers():
     rankings = [[("dense", 0.9)], [("keyword", 9.0)]]
     assert max(fuse(rankings, [1.0, 0.5], 10).items(), key=lambda i: i[1])[0] == "dense"
     assert max(fuse(rankings, [0.5, 1.0], 10).items(), key=lambda i: i[1])[0] == "keyword"
+
+
+def test_a_recital_brings_the_provision_it_explains_just_above_itself():
+    scores = {"recital 44": 0.8, "article 9": 0.5, "article 5(1)(f)": 0.1, "article 4": 0.9}
+    boosted = explained_first(scores, {"recital 44": "article 5(1)(f)"}, weight=1.1)
+    ranked = sorted(boosted, key=boosted.get, reverse=True)
+    assert ranked.index("article 5(1)(f)") == ranked.index("recital 44") - 1
+    assert boosted["article 9"] == 0.5 and boosted["article 4"] == 0.9
+    # A provision that scores better on its own keeps its score; below 1 it follows its recital.
+    assert explained_first({"r": 0.2, "p": 0.7}, {"r": "p"}, 1.1)["p"] == 0.7
+    assert explained_first({"r": 0.5}, {"r": "p"}, 0.9)["p"] < 0.5
 
 
 def test_filters_combine_and_undated_documents_fail_date_filters():
