@@ -16,16 +16,15 @@ tuned model to --out, so `KB_EMBED_MODEL=DIR kb ingest` can measure the whole pi
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
-import sqlite3
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from kb.catalogue import Catalogue
 from kb.config import load_settings
 from kb.embedding import Embedder, packaged_model_path
 from kb.evaluate import is_gold, load_questions
@@ -34,19 +33,7 @@ from kb.types import Passage
 _LOCATOR = re.compile(r"^(Article|Recital|Annex|Chapter|Section|Part|Title)\s+[\dIVXLC]+[a-z]?\b\.?\s*", re.I)
 
 
-def live_passages(home: Path) -> tuple[list[Passage], list[sqlite3.Row]]:
-    db = sqlite3.connect(str(home / "catalogue.sqlite3"))
-    db.row_factory = sqlite3.Row
-    rows = db.execute("""SELECT p.* FROM passages p JOIN documents d
-                         ON d.doc_id = p.doc_id AND d.version = p.version
-                         ORDER BY p.doc_id, p.ordinal""").fetchall()
-    passages = [Passage(passage_id=r["passage_id"], doc_id=r["doc_id"], title="", locator=r["locator"],
-                        url="", text=r["text"], heading_path=json.loads(r["heading_path"] or "[]"),
-                        context=r["context"] or "", tokens=r["tokens"] or 0) for r in rows]
-    return passages, rows
-
-
-def structure_pairs(passages: list[Passage], rows: list[sqlite3.Row]) -> list[tuple[str, str, tuple]]:
+def structure_pairs(catalogue: Catalogue, passages: list[Passage]) -> list[tuple[str, str, tuple]]:
     """(query-like text, passage text, group): a group never appears twice in one batch."""
     def body(p: Passage) -> str:
         return f"{p.context}\n{p.text}" if p.context else p.text
@@ -58,9 +45,10 @@ def structure_pairs(passages: list[Passage], rows: list[sqlite3.Row]) -> list[tu
             title = _LOCATOR.sub("", p.heading_path[-1]).strip()
             if len(title) > 8 and re.search(r"[A-Za-z]{3}", title):
                 pairs.append((title, body(p), ("heading", p.doc_id, p.heading_path[-1])))
-    for row in rows:
-        if row["explains"] and row["explains"] in by_id:
-            pairs.append((row["text"][:1000], body(by_id[row["explains"]]), ("recital", row["explains"])))
+    links = catalogue.db.execute("SELECT passage_id, explains FROM passages WHERE explains IS NOT NULL")
+    for recital, provision in links:
+        if recital in by_id and provision in by_id:
+            pairs.append((by_id[recital].text[:1000], body(by_id[provision]), ("recital", provision)))
     return pairs
 
 
@@ -104,7 +92,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=800, help="train on this many pairs (0: all)")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--max-length", type=int, default=128, help="word pieces per training text")
+    parser.add_argument("--max-length", type=int, default=128,
+                        help="word pieces per text, in training and in both measurements")
     parser.add_argument("--learning-rate", type=float, default=2e-5)
     parser.add_argument("--questions", default="bench/questions.jsonl")
     parser.add_argument("--out", default="finetuned-encoder")
@@ -115,20 +104,21 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     settings = load_settings()
-    passages, rows = live_passages(settings.home)
+    catalogue = Catalogue(settings.home / "catalogue.sqlite3")
+    passages = [p for doc in catalogue.documents() for p in catalogue.passages(doc["doc_id"])]
     embedder = Embedder(settings)
     inputs = [embedder.embedding_input(p) for p in passages]
     questions = [q for q in load_questions(Path(args.questions)) if q.answerable]
-    pairs = structure_pairs(passages, rows)
+    pairs = structure_pairs(catalogue, passages)
     random.shuffle(pairs)
     pairs = pairs[:args.pairs] if args.pairs else pairs
     print(f"{len(passages)} passages, {len(pairs)} training pairs, {len(questions)} questions")
 
     model = SentenceTransformer(str(packaged_model_path()), device="cpu")
+    model.max_seq_length = args.max_length  # before and after are compared at the same length
     recall, mrr = dense_figures(model, passages, inputs, questions)
     print(f"before: dense recall@5 {recall:.3f}  MRR@10 {mrr:.3f}")
 
-    model.max_seq_length = args.max_length
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
 
     def encode(texts: list[str]):
@@ -147,7 +137,6 @@ def main() -> None:
             print(f"  batch {number}/{len(planned)}  loss {loss.item():.3f}  "
                   f"{(time.perf_counter() - started) / number:.1f} s per batch", flush=True)
     model.eval()
-    model.max_seq_length = 256
     with torch.no_grad():
         recall, mrr = dense_figures(model, passages, inputs, questions)
     print(f"after:  dense recall@5 {recall:.3f}  MRR@10 {mrr:.3f}  "
