@@ -330,7 +330,10 @@ def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, unt
     """Measure retrieval on a question file (JSON lines with gold doc_id and locators).
 
     Prints recall@1/5/10, MRR@10, how often unanswerable questions are flagged "no good match",
-    search latency (p50/p95, warm) and every question whose gold passage is not in the top 5.
+    search latency (p50/p95, warm) and every question whose gold passage is not in the top 5,
+    with where that passage sits in the meaning and keyword rankings before fusion: high in one
+    of them means fusion lost it; low in both means neither the words nor the encoder connect
+    the question to it.
     """
     from pathlib import Path
 
@@ -354,7 +357,19 @@ def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, unt
     for miss in report.misses:
         where = f"rank {miss['rank']}" if miss["rank"] else "not in top 10"
         click.echo(f"  miss {miss['id']} ({where}): {miss['question']}\n"
-                   f"       gold {miss['gold']}; first {miss['first']}")
+                   f"       gold {miss['gold']}; first {miss['first']}\n"
+                   f"       gold passage before fusion: meaning {ranked(miss['meaning_rank'])}"
+                   f"{similarity(miss['gold_similarity'])}, keywords {ranked(miss['keyword_rank'])}")
+
+
+def ranked(rank: int | None) -> str:
+    from kb.evaluate import DIAGNOSIS_DEPTH
+
+    return f"rank {rank}" if rank else f"not in the first {DIAGNOSIS_DEPTH}"
+
+
+def similarity(value: float | None) -> str:
+    return f" (similarity {value:.2f})" if value is not None else ""
 
 # ask ---------------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from kb.store import Store
 from kb.types import Hit, Passage
 
 DEPTH = 10
+DIAGNOSIS_DEPTH = 300  # how far down each ranking a missed gold passage is looked for
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,31 @@ def load_questions(path: Path) -> list[Question]:
     return questions
 
 
+def gold_ranks(store: Store, embedder: Embedder, question: Question,
+               filters: SearchFilters | None = None) -> dict:
+    """Where the first gold passage sits in each ranking before fusion (1-based passage ranks,
+    None beyond DIAGNOSIS_DEPTH), with its meaning similarity.
+
+    Tells a fusion problem (gold high in one ranking, lost in the mix) from a vocabulary gap
+    (gold low in both: neither the words nor the encoder connect question and passage).
+    """
+    allowed = filters.allowed(store.catalogue.documents()) if filters and filters.active() else None
+    dense = store.dense_search(embedder.embed_query(question.question), DIAGNOSIS_DEPTH, allowed)
+    keyword = store.keyword.search(question.question, DIAGNOSIS_DEPTH, allowed)
+    passages = store.catalogue.passages_by_vector_id(list({v for v, _ in dense + keyword}))
+
+    def first_gold(ranking: list[tuple[str, float]]) -> tuple[int | None, float | None]:
+        for position, (vector_id, score) in enumerate(ranking, start=1):
+            if vector_id in passages and is_gold(passages[vector_id], question):
+                return position, score
+        return None, None
+
+    meaning_rank, similarity = first_gold(dense)
+    keyword_rank, _ = first_gold(keyword)
+    return {"meaning_rank": meaning_rank, "keyword_rank": keyword_rank,
+            "gold_similarity": None if similarity is None else round(similarity, 3)}
+
+
 def is_right(hit: Hit, question: Question) -> bool:
     """The hit is (inside, or contains) one of the question's gold passages."""
     return is_gold(hit.passage, question)
@@ -104,7 +130,8 @@ def evaluate(store: Store, embedder: Embedder, questions: list[Question],
             first = results.hits[0].passage if results.hits else None
             misses.append({"id": question.id, "question": question.question, "rank": rank,
                            "gold": f"{question.doc_id} {', '.join(question.locators)}",
-                           "first": f"{first.doc_id} {first.locator}" if first else None})
+                           "first": f"{first.doc_id} {first.locator}" if first else None,
+                           **gold_ranks(store, embedder, question, filters)})
     answerable = len(ranks) or 1
     unanswerable = len(questions) - len(ranks)
     latencies.sort()

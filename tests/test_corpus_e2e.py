@@ -215,3 +215,37 @@ def test_kb_eval_reports_recall_and_misses(in_home, tmp_path):
     assert report["recall_at_5"] == 1.0 and report["mrr_at_10"] > 0.5
     assert report["unanswerable_flagged"] == 1.0
     assert report["latency_p50_ms"] > 0
+
+
+def test_kb_eval_shows_where_a_missed_gold_passage_sits_before_fusion(in_home, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    # Asked in the words of GDPR Article 20(1), but the gold is put elsewhere: a sure miss.
+    questions.write_text(json.dumps(
+        {"id": "words", "question": "receive the personal data in a structured, commonly used and "
+         "machine-readable format and transmit those data to another controller",
+         "doc_id": "gdpr", "locators": ["Article 99"], "answerable": True}), encoding="utf-8")
+    report = json.loads(kb("eval", str(questions), "--json").stdout)
+    [miss] = report["misses"]
+    assert miss["id"] == "words" and miss["first"] == "gdpr Article 20(1)"
+    assert {"meaning_rank", "keyword_rank", "gold_similarity"} <= set(miss)
+    text = kb("eval", str(questions)).stdout
+    assert "gold passage before fusion: meaning " in text and ", keywords " in text
+
+
+def test_gold_ranks_finds_a_passage_asked_in_its_own_words(in_home, embedder):
+    from kb.config import load_settings
+    from kb.evaluate import Question, gold_ranks
+    from kb.store import Store
+
+    question = Question("t", "right to data portability: receive the personal data in a structured, "
+                        "commonly used and machine-readable format and transmit those data to another "
+                        "controller", "gdpr", ("Article 20",), True)
+    store = Store(load_settings(home=in_home))
+    ranks = gold_ranks(store, embedder, question)
+    assert ranks["meaning_rank"] <= 3 and ranks["keyword_rank"] <= 3
+    assert ranks["gold_similarity"] > 0.5
+    # No word of this question is in Article 20, and its meaning is far from it.
+    unrelated = gold_ranks(store, embedder, Question("egg", "How long should I boil an egg?", "gdpr",
+                                                     ("Article 20",), True))
+    assert unrelated["keyword_rank"] is None
+    assert unrelated["meaning_rank"] is None or unrelated["meaning_rank"] > 20
