@@ -358,18 +358,20 @@ def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, unt
         where = f"rank {miss['rank']}" if miss["rank"] else "not in top 10"
         click.echo(f"  miss {miss['id']} ({where}): {miss['question']}\n"
                    f"       gold {miss['gold']}; first {miss['first']}\n"
-                   f"       gold passage before fusion: meaning {ranked(miss['meaning_rank'])}"
-                   f"{similarity(miss['gold_similarity'])}, keywords {ranked(miss['keyword_rank'])}")
+                   f"       gold passage before fusion: meaning {rank_text(miss['meaning_rank'])}"
+                   f"{similarity_text(miss['gold_similarity'])}, keywords {rank_text(miss['keyword_rank'])}")
 
 
-def ranked(rank: int | None) -> str:
+def rank_text(rank: int | None) -> str:
+    """"rank 4", or how far down the passage was looked for in vain."""
     from kb.evaluate import DIAGNOSIS_DEPTH
 
     return f"rank {rank}" if rank else f"not in the first {DIAGNOSIS_DEPTH}"
 
 
-def similarity(value: float | None) -> str:
+def similarity_text(value: float | None) -> str:
     return f" (similarity {value:.2f})" if value is not None else ""
+
 
 # ask ---------------------------------------------------------------------------------------------
 
