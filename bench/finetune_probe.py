@@ -38,17 +38,18 @@ def structure_pairs(catalogue: Catalogue, passages: list[Passage]) -> list[tuple
     def body(p: Passage) -> str:
         return f"{p.context}\n{p.text}" if p.context else p.text
 
-    by_id = {p.passage_id: p for p in passages}
+    versions = catalogue.live_versions()
+    by_vector_id = {f"{p.passage_id}@{versions[p.doc_id]}": p for p in passages}
     pairs = []
     for p in passages:
         if p.heading_path:
             title = _LOCATOR.sub("", p.heading_path[-1]).strip()
             if len(title) > 8 and re.search(r"[A-Za-z]{3}", title):
                 pairs.append((title, body(p), ("heading", p.doc_id, p.heading_path[-1])))
-    links = catalogue.db.execute("SELECT passage_id, explains FROM passages WHERE explains IS NOT NULL")
-    for recital, provision in links:
-        if recital in by_id and provision in by_id:
-            pairs.append((by_id[recital].text[:1000], body(by_id[provision]), ("recital", provision)))
+    for recital, provision in catalogue.explained_provisions(list(by_vector_id)).items():
+        if provision in by_vector_id:
+            pairs.append((by_vector_id[recital].text[:1000], body(by_vector_id[provision]),
+                          ("recital", provision)))
     return pairs
 
 
