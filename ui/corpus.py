@@ -14,6 +14,7 @@ from ingest.pipeline import Pipeline, add_document, add_upload, is_url, remove_d
 from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
 from kb.cli import DOC_FIELDS, summary
 from kb.errors import UsageError
+from kb.types import DocumentDone, ModelLoading, PassagesEmbedded, ProgressEvent, StageStarted
 from ui.common import as_text, document_label, embedder, errors_shown, open_store, web_link
 
 store = open_store()
@@ -67,21 +68,19 @@ class StatusProgress:
         self.status = status
         self.bar = None
 
-    def handle(self, event: str, info: dict) -> None:
-        if event == "loading-model":
+    def handle(self, event: ProgressEvent) -> None:
+        if isinstance(event, ModelLoading):
             self.status.update(label="Loading the embedding model…")
-        elif event == "document":
-            self.status.update(label=f"{info['doc_id']}: {info['stage']}")
-            self.status.write(as_text(f"{info['doc_id']}: {info['stage']}"))
-            if info["stage"] == "embedding":
-                self.bar = self.status.progress(0.0, text=f"embedding {info['passages']} passages")
-        elif event == "embedded" and self.bar is not None:
-            self.bar.progress(info["done"] / max(info["total"], 1),
-                              text=f"embedded {info['done']} of {info['total']} passages")
-        elif event == "result":
-            result = info["result"]
-            detail = result.message or f"{result.passages} passages"
-            self.status.write(as_text(f"{result.doc_id}: {result.status}, {detail}"))
+        elif isinstance(event, StageStarted):
+            self.status.update(label=f"{event.doc_id}: {event.stage}")
+            self.status.write(as_text(f"{event.doc_id}: {event.stage}"))
+            if event.stage == "embedding":
+                self.bar = self.status.progress(0.0, text=f"embedding {event.passages} passages")
+        elif isinstance(event, PassagesEmbedded) and self.bar is not None:
+            self.bar.progress(event.done / max(event.total, 1),
+                              text=f"embedded {event.done} of {event.total} passages")
+        elif isinstance(event, DocumentDone):
+            self.status.write(as_text(event.result.summary()))
 
 
 def run_change(label: str, change) -> None:
