@@ -12,9 +12,8 @@ import streamlit as st
 
 from ingest.pipeline import Pipeline, add_document, add_upload, is_url, remove_document
 from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
-from kb.cli import DOC_FIELDS, summary
 from kb.errors import UsageError
-from kb.types import DocumentDone, ModelLoading, PassagesEmbedded, ProgressEvent, StageStarted
+from kb.types import Document, DocumentDone, IngestReport, ModelLoading, PassagesEmbedded, ProgressEvent, StageStarted
 from ui.common import as_text, document_label, embedder, errors_shown, open_store, web_link
 
 store = open_store()
@@ -36,7 +35,7 @@ COLUMN_CONFIG = {
 }
 
 if documents:
-    table = pd.DataFrame([{field: doc.get(field) for field in DOC_FIELDS} for doc in documents.values()])
+    table = pd.DataFrame([Document.from_record(doc).to_json() for doc in documents.values()])
     table["source"] = [web_link(url) for url in table["canonical_url"]]
     st.dataframe(table, hide_index=True, column_order=COLUMNS, column_config=COLUMN_CONFIG)
 else:
@@ -150,9 +149,9 @@ if may_change():
         target = one.selectbox("Document", list(documents), format_func=document_label(documents),
                                key="refresh-doc")
         if one.button("Refresh this document", disabled=target is None):
-            run_change(f"Refreshing {target}", lambda pipeline: summary(pipeline.ingest([target])))
+            run_change(f"Refreshing {target}", lambda pipeline: IngestReport(pipeline.ingest([target])).summary())
         if every.button("Refresh all"):
-            run_change("Refreshing every document", lambda pipeline: summary(pipeline.ingest()))
+            run_change("Refreshing every document", lambda pipeline: IngestReport(pipeline.ingest()).summary())
     with remove:
         target = st.selectbox("Document", list(documents), format_func=document_label(documents),
                               key="remove-doc")
