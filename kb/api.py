@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ingest.parse import PARSERS as PARSER_MODULES
+from ingest.pipeline import is_url
 from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
 from kb.answers import AnswerStream, checked_question
 from kb.config import Settings, load_settings
@@ -32,7 +33,7 @@ from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Pa
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
            "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "Place", "SearchFilters",
-           "SearchResults", "change_access", "checked_question", "matches_locator", "part_at", "token_matches"]
+           "SearchResults", "change_access", "checked_question", "is_url", "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 
