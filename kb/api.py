@@ -28,14 +28,22 @@ from kb.evaluate import DIAGNOSIS_DEPTH, EvalReport, Question, load_questions
 from kb.llm import BACKENDS
 from kb.reading import Part, Place, part_at
 from kb.search import MAX_K, SearchFilters, SearchResults, matches_locator
-from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage
+from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, vector_id
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
            "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "Place", "SearchFilters",
-           "SearchResults", "change_access", "checked_question", "is_url", "matches_locator", "part_at", "token_matches"]
+           "SearchResults", "change_access", "checked_question", "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
+
+
+def load_embedder(**overrides):
+    """The embedding model these settings name, loaded now: one to share between knowledge bases
+    (`KnowledgeBase.open(..., embedder=...)` in tests and benchmarks)."""
+    from kb.embedding import Embedder
+
+    return Embedder(load_settings(**overrides))
 
 
 class KnowledgeBase:
@@ -132,6 +140,16 @@ class KnowledgeBase:
         from kb.reading import outline
 
         return outline(self.passages(doc_id))
+
+    def recital_explanations(self) -> list[tuple[Passage, Passage]]:
+        """(recital, the live provision it explains) for every recital that ingest linked."""
+        catalogue = self._store.catalogue
+        versions = catalogue.live_versions()
+        by_vector_id = {vector_id(p.passage_id, versions[doc.doc_id]): p
+                        for doc in self.documents() for p in self.passages(doc.doc_id)}
+        return [(by_vector_id[recital], by_vector_id[provision])
+                for recital, provision in catalogue.explained_provisions(list(by_vector_id)).items()
+                if provision in by_vector_id]
 
     def locate(self, reference: str) -> Place:
         """The provision a reference names ("Art. 22 GDPR", "Recital 47 AI Act")."""

@@ -146,6 +146,17 @@ class Passage:
         return f"{title}, {self.locator}" if self.locator and self.locator != title else title
 
 
+def vector_id(passage_id: str, version: str) -> str:
+    """The id of a passage's vector (and catalogue row) in one document version."""
+    return f"{passage_id}@{version}"
+
+
+def split_vector_id(vector_id: str) -> tuple[str, str]:
+    """(passage_id, version) of a vector id."""
+    passage_id, _, version = vector_id.rpartition("@")
+    return passage_id, version
+
+
 @dataclass
 class Hit:
     """One search result."""

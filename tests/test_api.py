@@ -142,3 +142,17 @@ def test_locate_finds_the_place_a_reference_names(kb, tmp_path):
     assert place.doc_id == "widget-act" and place.locator.startswith(article.split("(")[0])
     with pytest.raises(UsageError, match="names no provision"):
         kb.locate("hello there")
+
+
+def test_recital_explanations_pair_a_recital_with_a_provision(settings, embedder, tmp_path):
+    fixture = Path(__file__).parent / "fixtures" / "eurlex_2024_min.html"
+    registry = tmp_path / "sources.toml"
+    registry.write_text("", encoding="utf-8")
+    # Threshold 0: every recital is linked to its nearest provision, whatever this fixture's wording.
+    with KnowledgeBase.open(settings.home, embedder=embedder, sources_file=registry,
+                            recital_link_min_similarity=0.0) as kb:
+        kb.add(str(fixture), doc_id="widget-act", url="https://eur-lex.europa.eu/eli/reg/2099/1/oj")
+        recitals = {p.passage_id for p in kb.passages("widget-act") if p.kind == "recital"}
+        pairs = kb.recital_explanations()
+    assert recitals and {recital.passage_id for recital, _ in pairs} == recitals
+    assert all(provision.kind in ("article", "paragraph", "point") for _, provision in pairs)
