@@ -17,10 +17,10 @@ from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
 from kb.references import find_references
 from kb.search import matches_locator
-from kb.sentences import content_words, is_instruction, overlap, split_clauses
+from kb.sentences import clause_texts, content_words, evidence_clauses, overlap
 from kb.types import Hit
 
-MAX_CLAUSES = 12
+__all__ = ["Checked", "Evidence", "check_sentence", "clause_texts", "evidence_clauses", "prepare_evidence"]
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 
 
@@ -50,17 +50,6 @@ class Checked:
     @property
     def kept(self) -> bool:
         return not self.reason
-
-
-def evidence_clauses(text: str) -> list[tuple[int, int]]:
-    """The spans of a passage that claims are checked against and quotes are taken from: its
-    clauses, without instruction-like ones (passages are data), at most MAX_CLAUSES."""
-    return [span for span in split_clauses(text) if not is_instruction(text[span[0]:span[1]])][:MAX_CLAUSES]
-
-
-def clause_texts(passages) -> list[str]:
-    """The evidence clauses of passages, as text: what ingest embeds ahead of questions."""
-    return [passage.text[start:end] for passage in passages for start, end in evidence_clauses(passage.text)]
 
 
 def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: list[str] = (),
