@@ -56,6 +56,7 @@ def export_seed(source_home: Path, out: Path) -> int:
     """Write the real passages (JSON) and their embeddings (npy) of an ingested store."""
     from kb.config import load_settings
     from kb.store import Store
+    from kb.types import vector_id
 
     store = Store(load_settings(home=source_home))
     documents = store.catalogue.documents()
@@ -64,7 +65,7 @@ def export_seed(source_home: Path, out: Path) -> int:
         version = doc["version"]
         for passage in store.catalogue.passages(doc["doc_id"]):
             passages.append(passage.to_dict())
-            vector_ids.append(f"{passage.passage_id}@{version}")
+            vector_ids.append(vector_id(passage.passage_id, version))
     got = store.collection.get(ids=vector_ids, include=["embeddings"])
     by_id = dict(zip(got["ids"], got["embeddings"]))
     vectors = np.asarray([by_id[v] for v in vector_ids], dtype=np.float32)

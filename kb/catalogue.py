@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kb.errors import NotFoundError, StoreError
-from kb.types import Fetched, Passage, Source
+from kb.types import Fetched, Passage, Source, vector_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -105,7 +105,7 @@ class Catalogue:
                        passages: list[Passage], embed_model: str,
                        links: dict[str, str]) -> None:
         """Make `version` the live one: its passages in, the previous version's out, atomically."""
-        rows = [(f"{p.passage_id}@{version}", p.passage_id, p.doc_id, version, p.ordinal, p.locator,
+        rows = [(vector_id(p.passage_id, version), p.passage_id, p.doc_id, version, p.ordinal, p.locator,
                  p.kind, p.url, json.dumps(p.heading_path), p.context, p.text, p.tokens,
                  links.get(p.passage_id))
                 for p in passages]
@@ -167,9 +167,9 @@ class Catalogue:
             return {}
         marks = ",".join("?" * len(vector_ids))
         rows = self.db.execute(
-            f"""SELECT r.vector_id, r.explains || '@' || r.version FROM passages r
+            f"""SELECT r.vector_id, r.explains, r.version FROM passages r
                 WHERE r.vector_id IN ({marks}) AND r.explains IS NOT NULL""", vector_ids)
-        return dict(rows.fetchall())
+        return {recital: vector_id(explains, version) for recital, explains, version in rows}
 
     def keyword_documents(self) -> tuple[list[str], list[str]]:
         """Vector ids and the text to index for keywords: title, heading path, lead-in, passage."""

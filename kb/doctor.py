@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kb.embedding import embed_model_name, packaged_model_path
 from kb.store import Store
+from kb.types import vector_id
 
 METADATA_FIELDS = ("jurisdiction", "issuer", "doc_type", "date")
 
@@ -171,7 +172,7 @@ def _reembed(store: Store, embedder, doc_id: str, vector_ids: set[str]) -> None:
     """Embed missing passages again from the catalogue text, exactly as ingest did."""
     doc = store.catalogue.document(doc_id)
     version = doc["version"]
-    passages = [p for p in store.catalogue.passages(doc_id) if f"{p.passage_id}@{version}" in vector_ids]
+    passages = [p for p in store.catalogue.passages(doc_id) if vector_id(p.passage_id, version) in vector_ids]
     embeddings = embedder.embed([embedder.embedding_input(p) for p in passages])
     metadata = {key: doc.get(key) or "" for key in METADATA_FIELDS}
     store.add_vectors(doc_id, version, metadata, passages, embeddings)

@@ -147,14 +147,9 @@ class Passage:
 
 
 def vector_id(passage_id: str, version: str) -> str:
-    """The id of a passage's vector (and catalogue row) in one document version."""
+    """The id of a passage's vector and catalogue row in one document version: the only place
+    that makes one (a passage keeps its passage_id across versions, its vector id changes)."""
     return f"{passage_id}@{version}"
-
-
-def split_vector_id(vector_id: str) -> tuple[str, str]:
-    """(passage_id, version) of a vector id."""
-    passage_id, _, version = vector_id.rpartition("@")
-    return passage_id, version
 
 
 @dataclass
