@@ -27,8 +27,8 @@ from kb.errors import NotFoundError
 from kb.evaluate import DIAGNOSIS_DEPTH, EvalReport, Question, load_questions
 from kb.llm import BACKENDS
 from kb.reading import Part, Place, part_at
-from kb.search import MAX_K, SearchFilters, SearchResults, matches_locator
-from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, vector_id
+from kb.search import MAX_K, SearchFilters, SearchResults
+from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, matches_locator, vector_id
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kb.errors import NotFoundError, StoreError
-from kb.types import Fetched, Passage, Source, vector_id
+from kb.types import Fetched, Passage, Source, matches_locator, vector_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -70,6 +70,7 @@ class Catalogue:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.create_function("inside_locator", 2, matches_locator, deterministic=True)
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the catalogue {path} cannot be opened: {exc}") from exc
@@ -187,10 +188,9 @@ class Catalogue:
             row = self.db.execute(
                 """SELECT p.vector_id FROM passages p JOIN documents d
                    ON d.doc_id = p.doc_id AND d.version = p.version
-                   WHERE p.doc_id = ? AND (p.locator = ? COLLATE NOCASE
-                         OR p.locator LIKE ? || '(%' OR p.locator LIKE ? || ',%')
+                   WHERE p.doc_id = ? AND inside_locator(p.locator, ?)
                    ORDER BY p.locator = ? COLLATE NOCASE DESC, p.ordinal LIMIT 1""",
-                (doc_id, locator, locator, locator, locator)).fetchone()
+                (doc_id, locator, locator)).fetchone()
             if row:
                 return row[0]
         return None
@@ -211,13 +211,11 @@ class Catalogue:
 
     def vector_ids_inside(self, doc_id: str, *locators: str) -> list[str]:
         """Vector ids of live passages at or inside any of `locators`, in document order."""
-        clauses = " OR ".join(["(p.locator = ? COLLATE NOCASE OR p.locator LIKE ? || '(%' "
-                               "OR p.locator LIKE ? || ',%')"] * len(locators))
-        parameters = [value for locator in locators for value in (locator, locator, locator)]
+        clauses = " OR ".join(["inside_locator(p.locator, ?)"] * len(locators))
         rows = self.db.execute(
             f"""SELECT p.vector_id FROM passages p JOIN documents d
                 ON d.doc_id = p.doc_id AND d.version = p.version
-                WHERE p.doc_id = ? AND ({clauses}) ORDER BY p.ordinal""", [doc_id, *parameters])
+                WHERE p.doc_id = ? AND ({clauses}) ORDER BY p.ordinal""", [doc_id, *locators])
         return [row[0] for row in rows]
 
     def live_vector_ids(self) -> dict[str, set[str]]:

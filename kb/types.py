@@ -351,6 +351,15 @@ ProgressEvent = Union[IngestStarted, ModelLoading, StageStarted, PassagesEmbedde
 EventHandler = Callable[[ProgressEvent], None]
 
 
+def matches_locator(locator: str, wanted: str) -> bool:
+    """True when `locator` is `wanted` or lies inside it: 'Article 5(1)(f)' is in 'Article 5'.
+
+    The one containment rule: Python code and the catalogue's SQL (as inside_locator) use it.
+    """
+    locator, wanted = locator.casefold().strip(), " ".join(wanted.casefold().split())
+    return locator == wanted or any(locator.startswith(wanted + sep) for sep in ("(", ",", " "))
+
+
 def short_title(title: str) -> str:
     """The part of a title people cite: "Regulation (EU) 2024/1689" of the AI Act's long title."""
     for separator in (" of the European Parliament", " laying down", " on the protection", ", as adopted"):

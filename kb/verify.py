@@ -16,9 +16,8 @@ import numpy as np
 from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
 from kb.references import find_references
-from kb.search import matches_locator
 from kb.sentences import clause_texts, content_words, evidence_clauses, overlap
-from kb.types import Hit
+from kb.types import Hit, matches_locator
 
 __all__ = ["Checked", "Evidence", "check_sentence", "clause_texts", "evidence_clauses", "prepare_evidence"]
 _MARKER = re.compile(r"\s*\[(\d+)\]")
