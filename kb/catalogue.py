@@ -223,8 +223,8 @@ class Catalogue:
         live: dict[str, set[str]] = {doc_id: set() for doc_id in self.live_versions()}
         rows = self.db.execute("""SELECT p.doc_id, p.vector_id FROM passages p JOIN documents d
                                   ON d.doc_id = p.doc_id AND d.version = p.version""")
-        for doc_id, vector_id in rows:
-            live[doc_id].add(vector_id)
+        for doc_id, passage_vector_id in rows:
+            live[doc_id].add(passage_vector_id)
         return live
 
     def vector_ids(self, doc_id: str) -> list[str]:

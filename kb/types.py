@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 Origin = Literal["registry", "user"]  # where a document's registration comes from
 FetchOrigin = Literal["network", "cache", "mirror", "file"]  # where its bytes came from
@@ -253,8 +253,9 @@ class Document:
     @classmethod
     def from_record(cls, record: Mapping) -> Document:
         """A Document from a catalogue row (missing or NULL columns become "")."""
-        values = {f.name: record[f.name] for f in fields(cls) if f.name in record}
-        return cls(**{name: ("" if value is None else value) for name, value in values.items()})
+        values: dict[str, Any] = {f.name: "" if record[f.name] is None else record[f.name]
+                                  for f in fields(cls) if f.name in record}
+        return cls(**values)
 
     def to_json(self) -> dict:
         """The stable JSON shape that scripts rely on (`kb list --json`): no internal ids."""

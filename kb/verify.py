@@ -9,6 +9,7 @@ close to one clause of it (settings.support_similarity); that clause is the cita
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,7 +52,7 @@ class Checked:
         return not self.reason
 
 
-def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: list[str] = (),
+def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: Sequence[str] = (),
                      cache: EmbeddingCache | None = None) -> tuple[list[Evidence], np.ndarray]:
     """Evidence for each hit (numbered from 1), and the embeddings of extra_texts, in one batch.
 
