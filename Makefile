@@ -8,7 +8,7 @@ MIRROR ?= $(wildcard ../shared/corpus)
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-test run ingest lint test bench
+.PHONY: install install-test run ingest lint test test-fast bench
 
 # The code CI checks; ruff and mypy come with the test extra (make install-test).
 LINTED = kb ingest ui app.py
@@ -33,6 +33,11 @@ lint:
 
 test: install-test
 	$(PYTHON) -m pytest -q
+
+# The unit tier for the edit loop: no real corpus, browser, other processes or real model (the
+# hashing embedder stands in); the markers are explained in tests/tiers.py.
+test-fast:
+	KB_EMBED_BACKEND=hash $(PYTHON) -m pytest -q -m "not corpus and not slow and not browser and not subprocess"
 
 bench: install
 	$(PYTHON) bench/ingest.py $(if $(MIRROR),--mirror $(MIRROR))
