@@ -12,7 +12,7 @@ import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kb.errors import NotFoundError, StoreError
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS user_sources (
 
 def now_iso() -> str:
     """Current UTC time, ISO 8601, seconds precision."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Catalogue:

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         description="Password for corpus changes in the app when it listens beyond localhost.")
 
     # Embedding and chunking
+    embed_backend: str = Field(
+        default="sentence-transformers", pattern="^(sentence-transformers|hash)$",
+        description="Who embeds: sentence-transformers (the model in KB_EMBED_MODEL), or hash "
+                    "(deterministic word hashing, no meaning: the fast test tier only).")
     embed_model: str = Field(default="", description="Sentence-transformers model folder; '' = packaged MiniLM.")
     embed_batch_size: int = Field(default=32, gt=0)
     max_passage_tokens: int = Field(
