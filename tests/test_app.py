@@ -25,7 +25,7 @@ def app(small_home, embedder, monkeypatch):
     """A function making an AppTest of app.py on a data directory (the shared one by default)."""
     import ui.common
 
-    for name in [name for name in os.environ if name.startswith("KB_")]:
+    for name in [name for name in os.environ if name.startswith("KB_") and name != "KB_EMBED_BACKEND"]:
         monkeypatch.delenv(name)
     # The model is the session's; loading it again would only cost time.
     open_kb = KnowledgeBase.open.__func__
