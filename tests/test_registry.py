@@ -100,3 +100,72 @@ def test_an_alias_may_name_one_document_only(tmp_path):
             + ENTRY.format(id="second") + 'aliases = ["the  code"]\n')
     with pytest.raises(ConfigError, match="'the code' \\(first, second\\)"):
         load_registry(write(tmp_path, body))
+
+
+# --- what the registry says reaches the catalogue, and search's names --------------------------
+
+def stored(tmp_path, source, locators=("Sec. 4.2(a)",)):
+    from kb.catalogue import Catalogue
+    from kb.types import Fetched, Passage
+
+    catalogue = Catalogue(tmp_path / "catalogue.sqlite3")
+    fetched = Fetched.create(b"%PDF-1.7", url=source.canonical_url, final_url=source.canonical_url,
+                             content_type="application/pdf", origin="mirror")
+    passages = [Passage(passage_id=f"{source.id}:{n}", doc_id=source.id, title=source.title, locator=locator,
+                        url=source.canonical_url, text="text", ordinal=n) for n, locator in enumerate(locators)]
+    catalogue.switch_version(source, fetched, "v1", "pdf", passages, "model", {})
+    return catalogue
+
+
+def test_registry_names_and_status_are_stored_with_the_document(tmp_path, registry):
+    from kb.references import find_references, parent_locators
+    from kb.search import document_aliases
+
+    catalogue = stored(tmp_path, registry["us-eo-14110"])
+    try:
+        document = catalogue.document("us-eo-14110")
+        assert (document["status"], document["status_date"]) == ("revoked", "2025-01-20")
+        assert "14148" in document["status_note"]
+        # "Go to a provision": the registry's alias names the document, the other spelling finds it.
+        reference = find_references("Section 4.2(a) of EO 14110", document_aliases(catalogue.documents()))[0]
+        assert reference.doc_id == "us-eo-14110"
+        assert catalogue.first_passage_at(reference.doc_id, parent_locators(reference.locator))
+    finally:
+        catalogue.close()
+
+
+def test_an_unchanged_document_takes_the_registry_s_new_status(tmp_path, registry):
+    from dataclasses import replace
+
+    memo = registry["omb-m-24-10"]
+    catalogue = stored(tmp_path, replace(memo, status="", status_note="", replaced_by="", aliases=()))
+    try:
+        assert catalogue.document(memo.id)["status"] == ""
+        catalogue.update_metadata(memo)
+        document = catalogue.document(memo.id)
+        assert (document["status"], document["replaced_by"]) == ("replaced", "omb-m-25-21")
+        assert "M-24-10" in document["aliases"]
+    finally:
+        catalogue.close()
+
+
+def test_a_catalogue_from_before_the_status_columns_opens_with_them(tmp_path):
+    import sqlite3
+
+    from kb.catalogue import Catalogue
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("""CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, issuer TEXT,
+                   jurisdiction TEXT, doc_type TEXT, date TEXT, canonical_url TEXT, origin TEXT, parser TEXT,
+                   version TEXT NOT NULL, sha256 TEXT, fetched_at TEXT, final_url TEXT, content_type TEXT,
+                   fetched_from TEXT, passages INTEGER NOT NULL DEFAULT 0, embed_model TEXT, ingested_at TEXT)""")
+    old.execute("INSERT INTO documents (doc_id, title, version) VALUES ('gdpr', 'GDPR', 'v1')")
+    old.commit()
+    old.close()
+    catalogue = Catalogue(path)
+    try:
+        document = catalogue.document("gdpr")
+        assert document["title"] == "GDPR" and "status" in document and "aliases" in document
+    finally:
+        catalogue.close()
