@@ -167,7 +167,8 @@ class Catalogue:
         if self.document(doc_id) is None:
             raise NotFoundError(f"no document with id '{doc_id}' (see `kb list`)")
         rows = self.db.execute(
-            """SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url
+            """SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
+                   d.status, d.status_date, d.status_note, d.replaced_by
                FROM passages p JOIN documents d USING (doc_id)
                WHERE p.doc_id=? ORDER BY p.ordinal""", (doc_id,)).fetchall()
         return [_passage(row) for row in rows]
@@ -178,7 +179,8 @@ class Catalogue:
             return {}
         marks = ",".join("?" * len(vector_ids))
         rows = self.db.execute(
-            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url
+            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
+                   d.status, d.status_date, d.status_note, d.replaced_by
                 FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
                 WHERE p.vector_id IN ({marks})""", vector_ids).fetchall()
         return {row["vector_id"]: _passage(row) for row in rows}
@@ -289,8 +291,10 @@ def stored_aliases(document: dict) -> list[str]:
 
 
 def _passage(row: sqlite3.Row) -> Passage:
+    # A revoked or replaced document says so with every passage cited from it.
     metadata = {key: row[key] or "" for key in
-                ("title", "issuer", "jurisdiction", "doc_type", "date", "canonical_url")}
+                ("title", "issuer", "jurisdiction", "doc_type", "date", "canonical_url",
+                 "status", "status_date", "status_note", "replaced_by")}
     return Passage(
         passage_id=row["passage_id"], doc_id=row["doc_id"], title=row["title"],
         locator=row["locator"], url=row["url"], text=row["text"],

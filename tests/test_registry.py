@@ -169,3 +169,19 @@ def test_a_catalogue_from_before_the_status_columns_opens_with_them(tmp_path):
         assert document["title"] == "GDPR" and "status" in document and "aliases" in document
     finally:
         catalogue.close()
+
+
+def test_every_passage_cited_from_a_revoked_document_carries_its_status(tmp_path, registry):
+    catalogue = stored(tmp_path, registry["us-eo-14110"], locators=("Sec. 4.2(a)", "Sec. 4.5"))
+    try:
+        passages = catalogue.passages("us-eo-14110")
+        by_id = catalogue.passages_by_vector_id([f"{p.passage_id}@v1" for p in passages])
+        for passage in [*passages, *by_id.values()]:
+            assert passage.metadata["status"] == "revoked" and "14148" in passage.metadata["status_note"]
+    finally:
+        catalogue.close()
+    in_force = stored(tmp_path / "gdpr", registry["gdpr"], locators=("Article 22",))
+    try:
+        assert in_force.passages("gdpr")[0].metadata["status"] == ""
+    finally:
+        in_force.close()
