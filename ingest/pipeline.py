@@ -109,6 +109,7 @@ class Pipeline:
                                    embed_model_name(self.settings))
         live = self.store.catalogue.document(source.id)
         if live and live["version"] == version and not force:
+            self.store.catalogue.update_metadata(source)  # names and status may change without the text
             return DocumentResult(source.id, "unchanged", passages=live["passages"])
         self.on_event(StageStarted(source.id, "parsing"))
         document = document or parse(fetched, hint=parser)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from kb.catalogue import stored_aliases
 from kb.embedding import Embedder
 from kb.errors import NotFoundError, UsageError
 from kb.references import document_mentions, find_references, parent_locators
@@ -178,6 +179,8 @@ def document_names(documents: list[dict]) -> dict[str, set[str]]:
     for doc in documents:
         doc_id, title, issuer = doc["doc_id"], doc.get("title") or "", doc.get("issuer") or ""
         add(doc_id, doc_id)
+        for alias in stored_aliases(doc):  # the registry's names: "EO 14110", "GPAI code"
+            add(alias, doc_id)
         for number in _YEAR_NUMBER.findall(title):
             add(number, doc_id)
         for short in re.findall(r"\(([A-Z][A-Za-z ]{1,60})\)", title):

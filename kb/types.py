@@ -37,6 +37,11 @@ class Source:
     parser: str = ""  # parser name hint ("eurlex", "pdf", "markdown", "html", "text"); "" = detect
     path: str = ""  # a local file to read instead of fetching canonical_url (user-added files)
     origin: Origin = "registry"
+    aliases: tuple[str, ...] = ()  # names people use for it: "EO 14110", "AI RMF", "GPAI code"
+    status: str = ""  # "" while in force, "revoked" or "replaced"
+    status_date: str = ""  # ISO date the status took effect
+    status_note: str = ""  # by what, in words: "Revoked by Executive Order 14148 of 20 January 2025"
+    replaced_by: str = ""  # id of the document that replaced it, when the knowledge base holds it
 
     def metadata(self) -> dict[str, str]:
         """The document metadata carried by every passage."""
@@ -252,6 +257,10 @@ class Document:
     fetched_from: FetchOrigin = "network"
     parser: str = ""
     ingested_at: str = ""
+    status: str = ""  # "" while in force, "revoked" or "replaced" (corpus/sources.toml)
+    status_date: str = ""
+    status_note: str = ""  # by what, in words
+    replaced_by: str = ""  # id of the document that replaced it
     version: str = field(default="", repr=False)  # the live version's id (kb/store.py)
     embed_model: str = field(default="", repr=False)  # the model that made its vectors
 
