@@ -14,9 +14,20 @@ import re
 import pymupdf
 
 from ingest.parsers.common import word_vocabulary
-from ingest.parsers.pdf_blocks import demote_cover_headings, largest_heading, meaningful_title, page_items
-from ingest.parsers.pdf_layout import body_size, drop_running_lines, read_pages, split_footnotes
+from ingest.parsers.pdf_blocks import (
+    demote_cover_headings,
+    largest_heading,
+    meaningful_title,
+    page_items,
+)
+from ingest.parsers.pdf_layout import (
+    body_size,
+    drop_running_lines,
+    read_pages,
+    split_footnotes,
+)
 from ingest.parsers.pdf_outline import heading_tree
+from ingest.parsers.pdf_units import has_numbering, unit_tree
 from kb.errors import ParseError
 from kb.types import Fetched, ParsedDocument
 
@@ -26,7 +37,7 @@ MAX_PAGES = 2000  # longer files are refused rather than read for minutes
 # Inflated drawing instructions of one page; real pages need well under 1 MB. A few hundred KB
 # of compressed stream can inflate to gigabytes (a "PDF bomb"), which text extraction would hold.
 MAX_PAGE_CONTENT = 64 * 1024 * 1024
-_MARKUP = re.compile(rb"^(\xef\xbb\xbf)?\s*<(!doctype|html|\?xml|!--)", re.I)
+_MARKUP = re.compile(rb"^(\xef\xbb\xbf)?\s*<(!doctype|html|\?xml|!--)", re.IGNORECASE)
 
 
 def sniff(fetched: Fetched) -> bool:
@@ -53,7 +64,8 @@ def parse(fetched: Fetched) -> ParsedDocument:
     items = [item for page in pages for item in page_items(page, body, vocabulary)]
     title = meaningful_title(meta_title) or largest_heading(items)
     items = demote_cover_headings(items, title)
-    return ParsedDocument(root=heading_tree(items), title=title, parser=NAME)
+    root = unit_tree(items) if has_numbering(items) else heading_tree(items)
+    return ParsedDocument(root=root, title=title, parser=NAME)
 
 
 def _open(fetched: Fetched) -> pymupdf.Document:

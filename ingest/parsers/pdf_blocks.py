@@ -16,13 +16,14 @@ from ingest.parsers.pdf_layout import Block, Line, Page
 from ingest.parsers.pdf_numbering import opens_unit
 
 COVER_PAGES = 3  # the title page is looked for among the first pages
-_BULLET = re.compile(r"^[•▪●◦■□➢►✓]\s+")
+_BULLET = re.compile(r"^[•▪●◦■□➢►✓\uf0a7\uf0b7\uf0d8\uf0fc]\s*")
 _DASH = re.compile(r"^[‒–\-*]\s+")  # a list item only where the line hangs out to the left
-_ENUMERATOR = re.compile(r"^\(?(\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s", re.I)
+_ENUMERATOR = re.compile(r"^\(?(\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s", re.IGNORECASE)
 _DIVISIONS = {"part": 0, "annex": 0, "appendix": 0, "schedule": 0, "title": 1, "chapter": 2, "section": 3}
 LABEL = re.compile(rf"^(?i:({'|'.join(_DIVISIONS)}))\s+(\d+|[IVXLC]+|[A-Z])\b")
+_ENDS_IN_NUMBER = re.compile(r"\D\s?\d{1,3}$")  # a contents entry whose page number lost its leader
 _TERMINAL = (".", "!", "?", ":", ";", ".”", ".’", '."', ".)")
-_USELESS_TITLE = re.compile(r"^(untitled|document\d*|slide \d+)$|\.(docx?|pdf|indd|pptx?)$", re.I)
+_USELESS_TITLE = re.compile(r"^(untitled|document\d*|slide \d+)$|\.(docx?|pdf|indd|pptx?)$", re.IGNORECASE)
 
 
 @dataclass
@@ -50,7 +51,7 @@ def page_items(page: Page, body_size: float, vocabulary: set[str]) -> list[Item]
     is_contents = sum(line.page_ref for block in page.blocks for line in block.lines) >= 3
     items: list[Item] = []
     for block in page.blocks:
-        if is_contents and any(line.page_ref for line in block.lines):
+        if is_contents and any(line.page_ref or _ENDS_IN_NUMBER.search(line.text) for line in block.lines):
             continue
         if _is_heading(block, body_size):
             _add_heading(items, block)
@@ -111,21 +112,28 @@ def _paragraphs(item: Item, vocabulary: set[str]) -> list[Item]:
     if item.kind == "heading":
         return [item]
     groups: list[list[Line]] = []
+    right = max(line.bbox[2] for line in item.lines)
     for line in item.lines:
-        if not groups or _starts_item(line, groups[-1]):
+        if not groups or _starts_item(line, groups[-1], right):
             groups.append([])
         groups[-1].append(line)
-    texts = [_DASH.sub("", _BULLET.sub("", join_lines([line.text for line in group], vocabulary)))
-             for group in groups]
-    return [Item("para", text, item.page) for text in texts if text.strip()]
+    paragraphs = []
+    for group in groups:
+        text = _DASH.sub("", _BULLET.sub("", join_lines([line.text for line in group], vocabulary)))
+        if text.strip():
+            paragraphs.append(Item("para", text, item.page, size=max(line.size for line in group),
+                                   bold=all(line.bold for line in group)))
+    return paragraphs
 
 
-def _starts_item(line: Line, group: list[Line]) -> bool:
-    """Whether a line opens a list item: a bullet, a numbered unit after a finished sentence, or a
-    number or dash that hangs out or lines up with the last."""
+def _starts_item(line: Line, group: list[Line], right: float) -> bool:
+    """Whether a line opens a list item: a bullet, a numbered unit after a finished sentence or
+    a short line, or a number or dash that hangs out or lines up with the last."""
     if _BULLET.match(line.text):
         return True
-    if opens_unit(line.text, group[-1].text):
+    previous = group[-1]
+    short = previous.bbox[2] < right - 0.3 * (right - previous.bbox[0])
+    if opens_unit(line.text, previous.text, short or line.bbox[0] < previous.bbox[0] - 3):
         return True
     if not (_ENUMERATOR.match(line.text) or _DASH.match(line.text)):
         return False
@@ -137,16 +145,17 @@ def _starts_item(line: Line, group: list[Line]) -> bool:
 
 def meaningful_title(title: str) -> str:
     """The metadata title unless it is empty, a file name or a placeholder."""
-    title = collapse(re.sub(r"^microsoft (word|powerpoint) - ", "", title or "", flags=re.I))
+    title = collapse(re.sub(r"^microsoft (word|powerpoint) - ", "", title or "", flags=re.IGNORECASE))
     if len(title.split()) < 2 or _USELESS_TITLE.search(title):
         return ""
     return title
 
 
 def largest_heading(items: list[Item]) -> str:
-    """The first heading in the largest type on the first pages."""
-    early = [item for item in items if item.kind == "heading" and item.page <= COVER_PAGES]
-    return max(early, key=lambda item: item.size).text if early else ""
+    """The longest heading of three words or more in the largest type on the first pages."""
+    early = [item for item in items if item.kind == "heading" and item.page <= COVER_PAGES
+             and len(set(item.text.split())) >= 3]
+    return max(early, key=lambda item: (item.size, len(item.text))).text if early else ""
 
 
 def demote_cover_headings(items: list[Item], title: str) -> list[Item]:

@@ -20,10 +20,10 @@ from kb.errors import ParseError
 MARGIN = 0.12  # share of the page height at top and bottom where running headers and footers sit
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP  # ligatures expanded, no images
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(\s*(of|/)\s*\d{1,4})?[-–—\s]*$",
-                          re.I)
-_PAGE_REF = re.compile(r"^(\d{1,4}|[ivxlc]{1,6})$", re.I)
-_DOT_LEADER = re.compile(r"(\.\s?){4,}\s*(\d{1,4}|[ivxlc]{1,6})$", re.I)
-_BOLD_FONT = re.compile(r"bold|black|heavy", re.I)
+                          re.IGNORECASE)
+_PAGE_REF = re.compile(r"^(\d{1,4}|[ivxlc]{1,6})$", re.IGNORECASE)
+_DOT_LEADER = re.compile(r"(\.\s?){4,}\s*(\d{1,4}|[ivxlc]{1,6})$", re.IGNORECASE)
+_BOLD_FONT = re.compile(r"bold|black|heavy", re.IGNORECASE)
 _FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
 
 
@@ -62,7 +62,7 @@ def read_pages(document: pymupdf.Document, url: str, max_content: int) -> list[P
     """The text blocks of every page, in reading order."""
     pages = []
     try:
-        for page in document:
+        for page in document.pages():
             if content_size(document, page, max_content) > max_content:
                 raise ParseError(f"{url}: page {page.number + 1} inflates to more than "
                                  f"{max_content // 2**20} MB of drawing instructions; refused")
@@ -190,9 +190,9 @@ def drop_running_lines(pages: list[Page]) -> None:
     margin_min, anywhere_min = max(3, 0.25 * len(pages)), max(4, 0.1 * len(pages))
 
     def running(line: Line, block: Block) -> bool:
-        if _is_margin(line, block):
-            if _PAGE_NUMBER.match(line.text) or in_margin[_margin_key(line.text)] >= margin_min:
-                return True
+        if _is_margin(line, block) and (_PAGE_NUMBER.match(line.text)
+                                        or in_margin[_margin_key(line.text)] >= margin_min):
+            return True
         alone = len(block.lines) == 1  # a table header or "Continued on next page", not a paragraph's last line
         return alone and len(line.text.split()) <= 6 and anywhere[line.text] >= anywhere_min
 
@@ -223,6 +223,7 @@ def body_size(lines: list[Line]) -> float:
 def split_footnotes(pages: list[Page], body: float) -> None:
     """Move each page's footnotes (small type at the foot, opening with a raised number) out of
     its blocks, so that they neither interrupt a paragraph running over the page nor enter it."""
+    last_note = 0
     for page in pages:
         flat = [(block, line) for block in page.blocks for line in block.lines]
         start = len(flat)
@@ -236,7 +237,10 @@ def split_footnotes(pages: list[Page], body: float) -> None:
             continue
         notes: list[list[Line]] = []
         for _, line in flat[start:]:
-            if line.note or _FOOTNOTE_START.match(line.text) or not notes:
+            opening = _FOOTNOTE_START.match(line.text)
+            number = line.note or (opening.group(1) if opening else "")
+            if number.isdigit() and (line.note or int(number) == last_note + 1) or not notes:
+                last_note = int(number) if number.isdigit() else last_note
                 notes.append([])
             notes[-1].append(line)
         page.footnote_lines = notes

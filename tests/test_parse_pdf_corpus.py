@@ -1,0 +1,160 @@
+"""The PDF parser on the real documents of ../shared/corpus: units counted as the documents
+number them, page anchors, clean text and passages within the encoder's budget."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import cache
+
+import pymupdf
+import pytest
+
+from ingest.chunk import chunk
+from ingest.parse import parse
+from kb.types import Source
+from tests.conftest import corpus_document
+
+BUDGET = 200  # the default passage budget in word pieces; the encoder's hard limit is 256
+
+
+@pytest.fixture(scope="module")
+def parsed(shared_corpus, manifest):
+    """Parse a corpus document once per module."""
+    documents = {}
+
+    def get(doc_id: str):
+        if doc_id not in documents:
+            documents[doc_id] = parse(corpus_document(shared_corpus, manifest, doc_id))
+        return documents[doc_id]
+
+    return get
+
+
+def nodes(document, kind: str | None = None):
+    return [node for node in document.root.walk() if kind is None or node.kind == kind]
+
+
+def node_at(document, locator: str):
+    matches = [node for node in document.root.walk() if node.locator == locator]
+    assert len(matches) == 1, f"{locator}: {len(matches)} nodes"
+    return matches[0]
+
+
+def heading_path(document, target) -> list[str]:
+    def visit(node, path):
+        if node is target:
+            return path
+        for child in node.children:
+            found = visit(child, path + ([node.heading] if node.heading else []))
+            if found is not None:
+                return found
+        return None
+
+    return visit(document.root, [])
+
+
+@cache
+def page_texts(path) -> list[str]:
+    with pymupdf.open(path) as pdf:
+        return [" ".join(page.get_text().split()) for page in pdf]
+
+
+@cache
+def running_lines(path) -> list[re.Pattern]:
+    """Lines in the outer bands of the pages repeated on a third of them, read straight from
+    the PDF (not through the parser): running heads and feet, digits as any number."""
+    counts: Counter[str] = Counter()
+    with pymupdf.open(path) as pdf:
+        for page in pdf:
+            height, keys = page.rect.height, set()
+            for block in page.get_text("blocks"):
+                if block[3] < 0.08 * height or block[1] > 0.92 * height:
+                    keys.update(" ".join(line.split()) for line in block[4].split("\n")
+                                if len(line.strip()) >= 8)
+            counts.update(re.sub(r"\d+", "#", key) for key in keys)
+        pages = pdf.page_count
+    return [re.compile(re.escape(key).replace("\\#", "#").replace("#", r"\d+"))
+            for key, count in counts.items() if count >= pages / 3]
+
+
+@pytest.fixture(scope="module")
+def passages_of(parsed, manifest, embedder):
+    """The passages a document's tree is cut into, with the real encoder's word pieces."""
+    cut = {}
+
+    def get(doc_id: str):
+        if doc_id not in cut:
+            entry = manifest[doc_id]
+            source = Source(id=doc_id, title=entry["title"], canonical_url=entry["canonical_url"])
+            cut[doc_id] = chunk(parsed(doc_id), source, embedder.count_tokens, BUDGET)
+        return cut[doc_id]
+
+    return get
+
+
+def assert_clean_passages(passages, path, canonical_url: str) -> None:
+    """Within budget, opening a page of the PDF, free of running heads and feet."""
+    assert passages
+    patterns = running_lines(path)
+    for passage in passages:
+        assert passage.tokens <= BUDGET, passage.locator
+        assert re.fullmatch(re.escape(canonical_url) + r"#page=\d+", passage.url), passage.url
+        for pattern in patterns:
+            assert not pattern.search(passage.text), (passage.locator, pattern.pattern)
+
+
+# --- Commission guidelines ------------------------------------------------------------------------
+
+GUIDELINES = {"ec-guidelines-prohibited-ai-practices": 433, "ec-guidelines-ai-system-definition": 64,
+              "ec-guidelines-gpai-obligations": 144}
+
+
+@pytest.mark.parametrize("doc_id,count", GUIDELINES.items())
+def test_guidelines_paragraphs_numbered_as_in_the_document(parsed, shared_corpus, manifest, doc_id, count):
+    document = parsed(doc_id)
+    paragraphs = nodes(document, "paragraph")
+    assert [node.locator for node in paragraphs] == [f"paragraph {n}" for n in range(1, count + 1)]
+    texts = page_texts(shared_corpus / manifest[doc_id]["file"])
+    for number, node in enumerate(paragraphs, start=1):
+        assert node.blocks[0].startswith(f"({number}) ")
+        assert node.anchor == f"page={node.page}"
+        assert f"({number})" in texts[node.page - 1], f"paragraph {number} is not on page {node.page}"
+
+
+@pytest.mark.parametrize("doc_id", GUIDELINES)
+def test_guidelines_passages_are_clean_and_within_budget(passages_of, shared_corpus, manifest, doc_id):
+    entry = manifest[doc_id]
+    assert_clean_passages(passages_of(doc_id), shared_corpus / entry["file"], entry["canonical_url"])
+
+
+def test_prohibited_practices_sections_and_a_paragraph_checked_by_hand(parsed, passages_of):
+    document = parsed("ec-guidelines-prohibited-ai-practices")
+    deployers = node_at(document, "paragraph 17")
+    assert deployers.page == 11 and deployers.blocks[0].startswith("(17) Deployers are natural or legal persons")
+    assert heading_path(document, deployers) == ["2. OVERVIEW OF PROHIBITED AI PRACTICES",
+                                                 "2.4. Personal scope: responsible actors"]
+    assert node_at(document, "Section 2.5.1").heading == "2.5.1. National security, defence and military purposes"
+    assert node_at(document, "Section 3.2.1(a)").heading == "a) Subliminal techniques"
+    assert node_at(document, "Section 3.2.1(a)").page == 24
+    assert node_at(document, "paragraph 2(iv)").blocks[0].startswith("(iv) Minimal to no risk")
+    url = next(p.url for p in passages_of("ec-guidelines-prohibited-ai-practices") if p.locator == "paragraph 17")
+    assert url.endswith("#page=11")
+
+
+def test_paragraph_over_a_page_break_is_whole_and_footnotes_are_apart(parsed):
+    document = parsed("ec-guidelines-prohibited-ai-practices")
+    text = " ".join(node_at(document, "paragraph 6").blocks)
+    assert "academia, public authorities, business associations, etc., collected during" in text
+    assert "Regulation (EU) 2024/1689 of the European Parliament and of the Council" not in text
+    note = node_at(document, "footnote 1")
+    assert note.page == 6 and note.blocks[0].startswith("Regulation (EU) 2024/1689 of the European Parliament")
+
+
+def test_gpai_guidelines_annex_sections(parsed):
+    document = parsed("ec-guidelines-gpai-obligations")
+    annex = node_at(document, "Annex")
+    assert annex.heading == "Annex: Training compute of general-purpose AI models" and annex.page == 32
+    assert node_at(document, "Section A.2.1").heading == "A.2.1. Hardware-based approach"
+    assert node_at(document, "Section A.2.1").page == 34
+    assert node_at(document, "Section 2.3.1").page == 11
