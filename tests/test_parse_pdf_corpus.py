@@ -158,3 +158,32 @@ def test_gpai_guidelines_annex_sections(parsed):
     assert node_at(document, "Section A.2.1").heading == "A.2.1. Hardware-based approach"
     assert node_at(document, "Section A.2.1").page == 34
     assert node_at(document, "Section 2.3.1").page == 11
+
+
+# --- Executive Order 14110 (Federal Register print) -------------------------------------------------
+
+def test_executive_order_sections_as_numbered(parsed, passages_of, shared_corpus, manifest):
+    document = parsed("us-eo-14110")
+    sections = [node for node in document.root.children if node.kind == "section"]
+    assert [node.locator for node in sections] == [f"Sec. {n}" for n in range(1, 14)]
+    assert sections[0].heading == "Section 1. Purpose."
+    assert [node.heading for node in sections[1:]][:2] == ["Sec. 2. Policy and Principles.", "Sec. 3. Definitions."]
+    definitions = [node.locator for node in node_at(document, "Sec. 3").children if node.kind == "point"]
+    letters = [chr(n) for n in range(ord("a"), ord("z") + 1)] + [c * 2 for c in "abcdefg"]
+    assert definitions == [f"Sec. 3({letter})" for letter in letters]
+    entry = manifest["us-eo-14110"]
+    assert_clean_passages(passages_of("us-eo-14110"), shared_corpus / entry["file"], entry["canonical_url"])
+
+
+def test_executive_order_subsections_checked_by_hand(parsed, shared_corpus, manifest):
+    document = parsed("us-eo-14110")
+    assert node_at(document, "Sec. 4.2").heading == "4.2. Ensuring Safe and Reliable AI."
+    point = node_at(document, "Sec. 4.2(a)(i)")
+    assert point.page == 7 and point.blocks[0].startswith("(i) Companies developing or demonstrating an intent")
+    assert node_at(document, "Sec. 4.2(a)(i)(C)").blocks[0].startswith("(C) the results of any developed")
+    assert node_at(document, "Sec. 3(k)(ii)").blocks[0].startswith("(ii) enabling powerful offensive cyber")
+    assert node_at(document, "Sec. 4.2(d)(i)(B)(1)").blocks[0].startswith("(1) the identity of such foreign person")
+    texts = page_texts(shared_corpus / manifest["us-eo-14110"]["file"])
+    for locator in ("Sec. 5", "Sec. 10.1", "Sec. 13"):
+        node = node_at(document, locator)
+        assert node.heading in texts[node.page - 1]

@@ -31,7 +31,7 @@ _OCR_ROMAN = str.maketrans({"1": "i", "l": "i", "I": "i", "|": "i"})
 _UNIT_START = re.compile(r"^(\(\d{1,3}\)|\([a-z]{1,2}\)|\([A-Z]\)|\([ivx]{1,6}\)|[a-z]\.|[A-Z]\.|[ivx]{1,5}\.|"
                          r"[1lI]{2,3}\.|1v\.|v1\.|[a-z]\)|\d{1,3}\.|Sec\.\s+\d+\.|\d{1,2}(\.\d{1,2})+\.?|"
                          r"(GV|MP|MS|MG)-\d+\.\d+-\d{3}|(GOVERN|MAP|MEASURE|MANAGE) \d+(\.\d+)?:)\s")
-_FINISHED = re.compile(r"([.:;!?][”’\"')\]]?|;\s*(and|or))$")
+_FINISHED = re.compile(r"([.:;!?][”’\"')\]]{0,2}|;\s*(and|or))$")
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,17 @@ def has_numbering(items: list[Item]) -> bool:
     """Whether the document numbers its parts: numbered paragraphs or numbered section headings."""
     if paragraph_style(items):
         return True
-    numbered = sum(1 for item in items if item.kind == "heading" and any(
-        label.style in SECTION_STYLES for label in read_labels(item.text)))
-    return numbered >= 3
+    numbered = {label.value for item in items for label in read_labels(item.text)[:1]
+                if label.style in SECTION_STYLES and (item.kind == "heading" or _run_in_heading(item.text, label))}
+    return len(numbered) >= 3
+
+
+def _run_in_heading(text: str, label: Label) -> bool:
+    """Whether a paragraph opens with a numbered heading of its own ("Sec. 2. Policy and Principles.")."""
+    if label.style in ("section", "function", "action"):
+        return True
+    title = _RUN_IN_TITLE.match(text[label.end:])
+    return label.style == "dotted" and "." in label.value and title is not None and len(title.group(1).split()) <= 16
 
 
 class UnitTree:
