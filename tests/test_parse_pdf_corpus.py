@@ -187,3 +187,43 @@ def test_executive_order_subsections_checked_by_hand(parsed, shared_corpus, mani
     for locator in ("Sec. 5", "Sec. 10.1", "Sec. 13"):
         node = node_at(document, locator)
         assert node.heading in texts[node.page - 1]
+
+
+# --- OMB memoranda ------------------------------------------------------------------------------------
+
+def memo_sections(document) -> list[str]:
+    return [node.heading for node in document.root.walk()
+            if node.kind == "section" and re.fullmatch(r"Section \d", node.locator)]
+
+
+def test_m_24_10_sections_and_subsections(parsed, passages_of, shared_corpus, manifest):
+    document = parsed("omb-m-24-10")
+    assert memo_sections(document) == [
+        "1. OVERVIEW", "2. SCOPE", "3. STRENGTHENING ARTIFICIAL INTELLIGENCE GOVERNANCE",
+        "4. ADVANCING RESPONSIBLE ARTIFICIAL INTELLIGENCE INNOVATION",
+        "5. MANAGING RISKS FROM THE USE OF ARTIFICIAL INTELLIGENCE", "6. DEFINITIONS"]
+    responsibilities = node_at(document, "Section 3(b)(ii)")
+    assert responsibilities.page == 6 and responsibilities.blocks[0].startswith("ii. Responsibilities.")
+    assert node_at(document, "Section 5(c)(iv)(A)(3)(b)").blocks[0].startswith("b. the quality and representative")
+    assert [node.locator for node in node_at(document, "Section 4(a)").children] == [
+        f"Section 4(a)({n})" for n in ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix")]
+    assert node_at(document, "Appendix II").heading == "Appendix II: Consolidated Table of Actions"
+    entry = manifest["omb-m-24-10"]
+    assert_clean_passages(passages_of("omb-m-24-10"), shared_corpus / entry["file"], entry["canonical_url"])
+
+
+def test_m_25_21_ocr_misread_numerals_do_not_break_the_tree(parsed, passages_of, shared_corpus, manifest):
+    document = parsed("omb-m-25-21")
+    assert memo_sections(document) == ["1. SCOPE", "2. DRIVING AI INNOVATION", "3. IMPROVING AI GOVERNANCE",
+                                       "4. FOSTERING PUBLIC TRUST IN FEDERAL USE OF AI", "5. DEFINITIONS",
+                                       "6. PURPOSES FOR WHICH AI IS PRESUMED TO BE HIGH-IMPACT",
+                                       "7. METHODS OF UNDERSTANDING AI RISK MANAGEMENT",
+                                       "8. Public Consultation and Feedback"]
+    covered = [node for node in node_at(document, "Section 1(b)").children if node.kind == "point"]
+    # printed i. ii. iii. iv., scanned as "1." "11." "111." "1v."
+    assert [node.locator for node in covered] == [f"Section 1(b)({n})" for n in ("i", "ii", "iii", "iv")]
+    assert covered[1].blocks[0].startswith("11. assessments of particular AI applications")
+    assert node_at(document, "Section 2(a)(ii)(G)").blocks[0].startswith("G. identify, track, and facilitate")
+    assert node_at(document, "Section 2(e)(iii)").page == 9
+    entry = manifest["omb-m-25-21"]
+    assert_clean_passages(passages_of("omb-m-25-21"), shared_corpus / entry["file"], entry["canonical_url"])

@@ -29,6 +29,7 @@ from kb.types import Section
 
 MIN_NUMBERED_PARAGRAPHS = 20  # a run this long of (1), (2), ... across headings is paragraph numbering
 _RUN_IN_TITLE = re.compile(r"^\s*([A-Z‘“'\"(][^.]{1,150}?\.)(?:\s+|$)")
+_CAPITALS = re.compile(r"\s*(?:[A-Z][A-Z’'-]+\b\s*){1,8}(?=\s[A-Z][a-z]|$)")  # "STRENGTHENING AI GOVERNANCE"
 _FOLLOWING = re.compile(r"\bthe following ([A-Za-z]+s)\b")
 _KINDS = {"Annex": "annex", "Appendix": "annex", "Part": "part", "Chapter": "chapter"}
 
@@ -74,6 +75,8 @@ def _run_in_heading(text: str, label: Label) -> bool:
     """Whether a paragraph opens with a numbered heading of its own ("Sec. 2. Policy and Principles.")."""
     if label.style in ("section", "function", "action"):
         return True
+    if label.style == "dotted" and "." not in label.value:
+        return bool(_CAPITALS.match(text[label.end:]))  # a memo's "1. OVERVIEW"
     title = _RUN_IN_TITLE.match(text[label.end:])
     return label.style == "dotted" and "." in label.value and title is not None and len(title.group(1).split()) <= 16
 
@@ -149,6 +152,9 @@ class UnitTree:
         short = len(rest.split()) <= 16 and not rest.rstrip().endswith((".", ";", ","))
         if not (is_title or short or label.style in ("function", "action")):
             return False
+        if label.style == "named" and (label.word in ("Section", "Part", "Chapter")
+                                       or not short or rest.rstrip().endswith(":")):
+            return False  # "Section 4 of this memorandum, by:" is a reference, not a heading
         if label.style in ("function", "action"):
             heading, body = text.split(". ")[0] if label.style == "function" else "", text
         elif title is not None and is_title:
@@ -181,6 +187,8 @@ class UnitTree:
         sibling = None
         for index in range(len(self.stack) - 1, 0, -1):
             frame = self.stack[index]
+            if frame.label is not None and _misread_first(frame.label, label):
+                _reread(frame, Label("roman", "i", frame.label.end, frame.label.form))
             if frame.label is not None and frame.label.key == label.key and follows(label, frame.label.value):
                 sibling = index
                 break
@@ -315,6 +323,21 @@ class UnitTree:
         self.stack.append(frame)
 
 
+def _misread_first(opened: Label, label: Label) -> bool:
+    """Whether an OCR'd "11." (ii.) shows that the "1." before it was a misread "i."."""
+    return (label.ocr and label.style == "roman" and label.value == "ii" and opened.style == "number"
+            and opened.value == "1" and opened.form == label.form)
+
+
+def _reread(frame: Frame, label: Label) -> None:
+    """Give an open point its right label, renaming it and everything under it."""
+    old, new = frame.node.locator, frame.node.locator[:-len("(1)")] + f"({label.value})"
+    for node in frame.node.walk():
+        if node.locator.startswith(old):
+            node.locator = new + node.locator[len(old):]
+    frame.label = label
+
+
 def _names_its_items(node: Section) -> bool:
     """Whether a heading is one plural word that names the items under it ("Recitals")."""
     return bool(re.fullmatch(r"[A-Z][a-z]+s", node.heading))
@@ -342,6 +365,8 @@ def _noun_for_children(parent: Frame) -> str:
 
 def _short_heading(text: str, label: Label) -> str:
     """The run-in heading of a memo section ("1. OVERVIEW"), or its label alone."""
+    if capitals := _CAPITALS.match(text[label.end:]):
+        return text[:label.end + capitals.end()].strip()
     title = _RUN_IN_TITLE.match(text[label.end:])
     return text[:label.end + title.end(1)] if title and len(title.group(1).split()) <= 12 else text[:label.end]
 
