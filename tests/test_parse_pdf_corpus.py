@@ -227,3 +227,25 @@ def test_m_25_21_ocr_misread_numerals_do_not_break_the_tree(parsed, passages_of,
     assert node_at(document, "Section 2(e)(iii)").page == 9
     entry = manifest["omb-m-25-21"]
     assert_clean_passages(passages_of("omb-m-25-21"), shared_corpus / entry["file"], entry["canonical_url"])
+
+
+# --- NIST AI 600-1 (Generative AI Profile) --------------------------------------------------------------
+
+def test_genai_profile_risks_and_actions(parsed, passages_of, shared_corpus, manifest):
+    document = parsed("nist-ai-600-1")
+    risks = [node for node in node_at(document, "Section 2").children if node.kind == "section"]
+    assert [node.locator for node in risks] == [f"Section 2.{n}" for n in range(1, 13)]
+    confabulation = node_at(document, "Section 2.2")
+    assert (confabulation.heading, confabulation.page) == ("2.2. Confabulation", 10)
+    with pymupdf.open(shared_corpus / manifest["nist-ai-600-1"]["file"]) as pdf:  # ids opening a table row
+        text = "".join(page.get_text() for page in pdf)
+    printed = re.findall(r"^((?:GV|MP|MS|MG)-\d+\.\d+-\d{3})", text, re.MULTILINE)
+    actions = [node for node in document.root.walk() if re.fullmatch(r"(GV|MP|MS|MG)-\d+\.\d+-\d{3}", node.locator)]
+    assert len(actions) == len(set(node.locator for node in actions)) == 211
+    assert [node.locator for node in actions] == printed
+    subcategory = node_at(document, "GOVERN 1.2")
+    assert [child.locator for child in subcategory.children] == ["GV-1.2-001", "GV-1.2-002"]
+    first = node_at(document, "GV-1.2-001")
+    assert first.page == 18 and first.blocks[0].startswith("GV-1.2-001 Establish transparency policies")
+    entry = manifest["nist-ai-600-1"]
+    assert_clean_passages(passages_of("nist-ai-600-1"), shared_corpus / entry["file"], entry["canonical_url"])

@@ -109,6 +109,10 @@ class UnitTree:
     def heading(self, item: Item) -> None:
         """A heading in larger or bold type: a numbered section, or an unnumbered heading."""
         self._pop_units()
+        inner = self.stack[self._last_unnumbered()].label
+        if inner is not None and inner.style in ("function", "action") and not read_labels(item.text):
+            self._add_text(item.text, item.page)  # a caption in a table of subcategories
+            return
         for label in read_labels(item.text):
             if label.style in SECTION_STYLES:
                 if self._open_section(label, item.text, item.page, item.size, True):
@@ -221,7 +225,9 @@ class UnitTree:
     def _add_text(self, text: str, page: int) -> None:
         """Unlabelled text: into the open unit or numbered section, else into a page node."""
         node = self.stack[-1].node
-        if node.locator and node.blocks and _runs_on(node.blocks[-1], text):
+        if node.locator and node.blocks == [node.locator]:
+            node.blocks[-1] = f"{node.locator} {text}"  # a table row: "GV-1.2-001" | "Establish ..."
+        elif node.locator and node.blocks and _runs_on(node.blocks[-1], text):
             node.blocks[-1] = join_lines([node.blocks[-1], text])  # a sentence carried over a page break
         elif node.locator:
             node.blocks.append(text)
@@ -256,7 +262,8 @@ class UnitTree:
             for index, open_label in reversed(sections):
                 if open_label.style == "function" and child_of(label.value, open_label.value):
                     return index
-            return self._last_unnumbered(but_not="function")
+            functions = [index for index, open_label in sections if open_label.style == "function"]
+            return self._last_unnumbered(below=functions[0] if functions else len(self.stack))
         if label.style in ("dotted", "named") and "." in label.value:
             for index, open_label in reversed(sections):
                 value = open_label.value
@@ -283,10 +290,10 @@ class UnitTree:
                 return index
         return 0
 
-    def _last_unnumbered(self, but_not: str = "") -> int:
-        """The innermost open section frame (numbered or not), passing over those of style `but_not`."""
-        return max(index for index, frame in enumerate(self.stack) if frame.section
-                   and (frame.label is None or frame.label.style != but_not))
+    def _last_unnumbered(self, below: int | None = None) -> int:
+        """The innermost open section frame (numbered or not) below stack index `below`."""
+        limit = len(self.stack) if below is None else below
+        return max(index for index, frame in enumerate(self.stack[:limit]) if frame.section)
 
     def _section_locator(self, label: Label, parent: Frame) -> str:
         """How people cite a section: "Sec. 4.2", "Section 2.2", "Principle 1.3", "Measure 1.3", "GOVERN 1.1"."""
