@@ -241,7 +241,7 @@ def test_genai_profile_risks_and_actions(parsed, passages_of, shared_corpus, man
         text = "".join(page.get_text() for page in pdf)
     printed = re.findall(r"^((?:GV|MP|MS|MG)-\d+\.\d+-\d{3})", text, re.MULTILINE)
     actions = [node for node in document.root.walk() if re.fullmatch(r"(GV|MP|MS|MG)-\d+\.\d+-\d{3}", node.locator)]
-    assert len(actions) == len(set(node.locator for node in actions)) == 211
+    assert len(actions) == len({node.locator for node in actions}) == 211
     assert [node.locator for node in actions] == printed
     subcategory = node_at(document, "GOVERN 1.2")
     assert [child.locator for child in subcategory.children] == ["GV-1.2-001", "GV-1.2-002"]
