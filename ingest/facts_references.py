@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from kb.catalogue_facts import act_of_url
 from kb.references import find_references, parent_locators
 from kb.types import CrossReference, Passage
 
@@ -30,8 +31,6 @@ TREATY_CELEX = {"tfeu": "12016E/TXT", "teu": "12016M/TXT"}
 CELEX_TYPE = {"reg": "R", "dir": "L", "dec": "D"}
 # Between a provision and the act it belongs to: "Article 4, point (1), of Regulation (EU) 2016/679".
 ATTACHED = re.compile(r"\s*,?\s*(?:(?:of|in|to|under)\s+(?:the\s+)?)?")
-# A document's own act, from its canonical URL: https://eur-lex.europa.eu/eli/reg/2016/679/oj.
-ELI = re.compile(r"/eli/(reg|dir|dec)/(\d{4})/(\d+)")
 
 _ORDINAL = r"(?:first|second|third|fourth|fifth)"
 RELATIVE_PARAGRAPH = re.compile(rf"""
@@ -70,15 +69,9 @@ def act_key(match: re.Match) -> tuple[str, str]:
     return f"{kind}:{year}/{number}", f"https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:{celex}"
 
 
-def own_act(canonical_url: str) -> str:
-    """The act key of a document published on EUR-Lex under an ELI, else ""."""
-    match = ELI.search(canonical_url)
-    return f"{match[1]}:{match[2]}/{int(match[3])}" if match else ""
-
-
 def find_cross_references(passages: list[Passage], canonical_url: str = "") -> list[CrossReference]:
     """Every reference the passages make, targets in the same document resolved to passages."""
-    self_act = own_act(canonical_url)
+    self_act = act_of_url(canonical_url)
     index = _LocatorIndex(passages)
     found: list[CrossReference] = []
     for passage in passages:
