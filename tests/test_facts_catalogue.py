@@ -100,7 +100,7 @@ def test_a_replaced_version_takes_its_facts_with_it(catalogue, acts):
 
 
 def test_document_status_from_the_registry(catalogue, acts):
-    source, fetched, passages = acts["gdpr"]
+    _, fetched, passages = acts["gdpr"]
     revoked = replace(acts["gdpr"][0], title="A revoked act")
     facts = extract_facts(passages, revoked)
     facts.status, facts.status_note = "revoked", "Revoked by a later act"
