@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kb.catalogue_facts import FACT_TABLES, CatalogueFacts
 from kb.errors import NotFoundError, StoreError
 from kb.types import Fetched, Passage, Source
 
@@ -48,6 +49,32 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL               -- "generation": bumped by every change to the live passages
 );
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+-- Facts ingest reads from a document version (ingest/facts.py); only the live version's are seen.
+CREATE TABLE IF NOT EXISTS definitions (
+    doc_id TEXT NOT NULL, version TEXT NOT NULL,
+    term TEXT NOT NULL, term_key TEXT NOT NULL,  -- kb/compose_terms.py term_key(term)
+    passage_id TEXT NOT NULL, locator TEXT, text TEXT
+);
+CREATE INDEX IF NOT EXISTS definitions_key ON definitions(term_key);
+CREATE TABLE IF NOT EXISTS cross_references (
+    doc_id TEXT NOT NULL, version TEXT NOT NULL,
+    passage_id TEXT NOT NULL, words TEXT, target_locator TEXT,
+    act TEXT,                            -- "" = the document's own provision, else "reg:2016/679"
+    target_passage_id TEXT, external_url TEXT
+);
+CREATE INDEX IF NOT EXISTS cross_references_from ON cross_references(passage_id);
+CREATE INDEX IF NOT EXISTS cross_references_to ON cross_references(target_passage_id);
+CREATE INDEX IF NOT EXISTS cross_references_act ON cross_references(act);
+CREATE TABLE IF NOT EXISTS application_dates (
+    doc_id TEXT NOT NULL, version TEXT NOT NULL,
+    passage_id TEXT NOT NULL, applies_from TEXT NOT NULL, basis TEXT,
+    PRIMARY KEY (passage_id, version)
+);
+CREATE TABLE IF NOT EXISTS document_status (
+    doc_id TEXT NOT NULL, version TEXT NOT NULL,
+    status TEXT NOT NULL, status_note TEXT,  -- "revoked" or "replaced"; no row while in force
+    PRIMARY KEY (doc_id, version)
+);
 CREATE TABLE IF NOT EXISTS user_sources (
     doc_id TEXT PRIMARY KEY,
     source TEXT NOT NULL,                -- JSON of kb.types.Source
@@ -80,6 +107,7 @@ class Catalogue:
             self._add_missing_columns()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the catalogue {path} cannot be opened: {exc}") from exc
+        self.facts = CatalogueFacts(self.db, self.transaction)
 
     def _add_missing_columns(self) -> None:
         """Bring a catalogue written by an older version up to the current documents table."""
@@ -143,6 +171,8 @@ class Catalogue:
                  fetched.fetched_at, fetched.final_url, fetched.content_type, fetched.origin,
                  len(passages), embed_model, now_iso(), *_registry_values(source)))
             db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            for table in FACT_TABLES:  # the replaced version's facts go with it
+                db.execute(f"DELETE FROM {table} WHERE doc_id=? AND version != ?", (source.id, version))
             self._bump_generation(db)
 
     def remove_document(self, doc_id: str) -> None:
@@ -150,6 +180,8 @@ class Catalogue:
         with self.transaction() as db:
             db.execute("DELETE FROM passages WHERE doc_id=?", (doc_id,))
             db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+            for table in FACT_TABLES:
+                db.execute(f"DELETE FROM {table} WHERE doc_id=?", (doc_id,))
             self._bump_generation(db)
 
     @staticmethod
