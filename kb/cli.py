@@ -325,8 +325,12 @@ def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, 
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False))
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--sweep", is_flag=True,
+              help="Try fusion weights on these questions and print the best found and its gain.")
+@click.option("--write", is_flag=True,
+              help="With --sweep: save the best weights in this data directory's config.toml.")
 @click.pass_context
-def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json, sweep, write):
     """Measure retrieval on a question file (JSON lines with gold doc_id and locators).
 
     Prints recall@1/5/10, MRR@10, how often unanswerable questions are flagged "no good match",
@@ -342,6 +346,13 @@ def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, unt
     from kb.evaluate import load_questions
 
     settings = settings_from(ctx)
+    if sweep or write:
+        from kb.evaluate import sweep_and_report
+
+        click.echo(sweep_and_report(open_store(settings), Embedder(settings), load_questions(Path(questions)),
+                                    make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until),
+                                    as_json=as_json, write=write))
+        return
     report = run_eval(open_store(settings), Embedder(settings), load_questions(Path(questions)),
                       make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
     if as_json:

@@ -6,6 +6,7 @@ variables, then the TOML file (`KB_CONFIG`, default `<KB_HOME>/config.toml`), th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -158,11 +159,48 @@ class Settings(BaseSettings):
         return self.home / "documents"
 
 
+def settings_file(home: Path | str | None) -> Path | None:
+    """The TOML settings file: KB_CONFIG, else config.toml in the data directory."""
+    config_file = os.environ.get("KB_CONFIG") or (Path(home) / "config.toml" if home else None)
+    return Path(config_file).expanduser() if config_file else None
+
+
+def save_settings(home: Path, values: dict[str, float | int | str | bool]) -> Path:
+    """Write settings into the data directory's settings file, keeping the keys already there;
+    a data directory's own tuned weights then apply to every command run on it."""
+    unknown = [name for name in values if name not in Settings.model_fields]
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(unknown)}")
+    path = settings_file(home) or Path(home) / "config.toml"
+    current: dict = {}
+    if path.is_file():
+        try:
+            current = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    current.update(values)
+    lines = []
+    for name, value in current.items():
+        if isinstance(value, bool):
+            lines.append(f"{name} = {str(value).lower()}")
+        elif isinstance(value, (int, float)):
+            lines.append(f"{name} = {value!r}")
+        elif isinstance(value, str):
+            lines.append(f"{name} = {json.dumps(value)}")
+        else:
+            raise ConfigError(f"{path}: '{name}' is not a plain value; edit that file by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
 def load_settings(**overrides) -> Settings:
     """Build the settings from overrides, the environment and the TOML file."""
     file_values: dict = {}
     home = overrides.get("home") or os.environ.get("KB_HOME")
-    config_file = os.environ.get("KB_CONFIG") or (Path(home) / "config.toml" if home else None)
+    config_file = settings_file(home)
     if config_file and Path(config_file).expanduser().is_file():
         try:
             file_values = tomllib.loads(Path(config_file).expanduser().read_text(encoding="utf-8"))
