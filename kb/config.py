@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     keyword_weight: float = Field(default=0.7, ge=0, description="Weight of keyword (BM25) ranks in fusion.")
     rrf_k: int = Field(default=10, gt=0, description="Reciprocal rank fusion constant (smaller: top ranks count more).")
     candidates: int = Field(default=50, gt=0, description="Candidates taken from each retriever before fusion.")
+    rerank_weight: float = Field(
+        default=2.0, ge=0,
+        description="How far keyword scores re-order the best fused candidates, times the share of "
+                    "the top agreement_depth passages both rankings hold (0: fused ranks only).")
+    rerank_candidates: int = Field(default=30, gt=0, description="Fused candidates re-ranked by keyword score.")
+    agreement_depth: int = Field(
+        default=10, gt=0, description="Top passages of each ranking compared to measure their agreement.")
     other_document_weight: float = Field(
         default=0.5, ge=0, le=1,
         description="When a query names documents (GDPR, NIST, OECD...), the scores of other "
