@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ingest.chunk import chunk
+from ingest.facts import extract_facts
 from ingest.fetch import fetch_url, read_file, too_large_message
 from ingest.index import document_version, index_passages
 from ingest.mirror import Mirror
@@ -109,11 +110,14 @@ class Pipeline:
                                    embed_model_name(self.settings))
         live = self.store.catalogue.document(source.id)
         if live and live["version"] == version and not force:
+            self.store.catalogue.update_metadata(source)  # names and status may change without the text
             return DocumentResult(source.id, "unchanged", passages=live["passages"])
         self.on_event(StageStarted(source.id, "parsing"))
         document = document or parse(fetched, hint=parser)
         passages = chunk(document, source, self.embedder.count_tokens,
                          self.settings.max_passage_tokens)
+        # Kept with this version before it goes live, so the switch brings passages and facts together.
+        self.store.catalogue.facts.put(source.id, version, extract_facts(passages, source))
         self.on_event(StageStarted(source.id, "embedding", passages=len(passages)))
         index_passages(self.store, self.embedder, source, fetched, version, parser, passages,
                        on_progress=lambda done, total: self.on_event(

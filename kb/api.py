@@ -201,6 +201,17 @@ class KnowledgeBase:
             questions = load_questions(Path(questions))
         return evaluate(self._store, self.embedder, list(questions), filters)
 
+    def sweep_fusion(self, questions: Path | Iterable[Question], filters: SearchFilters | None = None,
+                     *, as_json: bool = False, write: bool = False) -> str:
+        """`kb eval --sweep`: the fusion weights that do best on these questions, as a report;
+        with `write`, kept in this data directory's settings when they gain anything."""
+        from kb.evaluate import sweep_and_report
+
+        if isinstance(questions, (str, Path)):
+            questions = load_questions(Path(questions))
+        return sweep_and_report(self._store, self.embedder, list(questions), filters,
+                                as_json=as_json, write=write)
+
     # Changes (each under the write lock) -------------------------------------------------------
 
     def ingest(self, only: Iterable[str] = (), force: bool = False,

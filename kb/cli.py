@@ -276,8 +276,12 @@ def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, 
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False))
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--sweep", is_flag=True,
+              help="Try fusion weights on these questions and print the best found and its gain.")
+@click.option("--write", is_flag=True,
+              help="With --sweep: save the best weights in this data directory's config.toml.")
 @click.pass_context
-def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json, sweep, write):
     """Measure retrieval on a question file (JSON lines with gold doc_id and locators).
 
     Prints recall@1/5/10, MRR@10, how often unanswerable questions are flagged "no good match",
@@ -288,9 +292,12 @@ def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, unt
     """
     from pathlib import Path
 
+    filters = make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until)
     with open_kb(ctx) as kb:
-        report = kb.evaluate(Path(questions),
-                             make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
+        if sweep or write:
+            click.echo(kb.sweep_fusion(Path(questions), filters, as_json=as_json, write=write))
+            return
+        report = kb.evaluate(Path(questions), filters)
     if as_json:
         print_json(asdict(report))
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from kb.types import (DocumentDone, IngestDone, IngestStarted, ModelLoading, PassagesEmbedded,
                       ProgressEvent, StageStarted)
@@ -18,8 +18,9 @@ class IngestProgress:
             TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=Console(stderr=True), transient=False,
             disable=not enabled)
-        self.documents = None
-        self.passages = None
+        # Created by the "start" event; the pipeline sends it before any other.
+        self.documents = TaskID(-1)
+        self.passages = TaskID(-1)
 
     def __enter__(self):
         self.progress.__enter__()

@@ -60,7 +60,7 @@ def chroma_client(settings: Settings):
     url = urlsplit(settings.chroma_url)
     https = url.scheme == "https"
     try:
-        return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if https else 8000),
+        return chromadb.HttpClient(host=url.hostname or "", port=url.port or (443 if https else 8000),
                                    ssl=https, settings=options)
     except Exception as exc:  # chromadb raises ValueError after a failed heartbeat
         raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: is `chroma run` "
@@ -253,7 +253,7 @@ class Store:
                              f"{exc}") from exc
         # Cosine space: distance = 1 - similarity.
         return [(vector_id, 1.0 - distance) for vector_id, distance in
-                zip(result["ids"][0], result["distances"][0])]
+                zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def vector_count(self) -> int:
         return self.collection.count()

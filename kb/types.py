@@ -37,6 +37,11 @@ class Source:
     parser: str = ""  # parser name hint ("eurlex", "pdf", "markdown", "html", "text"); "" = detect
     path: str = ""  # a local file to read instead of fetching canonical_url (user-added files)
     origin: Origin = "registry"
+    aliases: tuple[str, ...] = ()  # names people use for it: "EO 14110", "AI RMF", "GPAI code"
+    status: str = ""  # "" while in force, "revoked" or "replaced"
+    status_date: str = ""  # ISO date the status took effect
+    status_note: str = ""  # by what, in words: "Revoked by Executive Order 14148 of 20 January 2025"
+    replaced_by: str = ""  # id of the document that replaced it, when the knowledge base holds it
 
     def metadata(self) -> dict[str, str]:
         """The document metadata carried by every passage."""
@@ -247,6 +252,10 @@ class Document:
     fetched_from: FetchOrigin = "network"
     parser: str = ""
     ingested_at: str = ""
+    status: str = ""  # "" while in force, "revoked" or "replaced" (corpus/sources.toml)
+    status_date: str = ""
+    status_note: str = ""  # by what, in words
+    replaced_by: str = ""  # id of the document that replaced it
     version: str = field(default="", repr=False)  # the live version's id (kb/store.py)
     embed_model: str = field(default="", repr=False)  # the model that made its vectors
 
@@ -367,3 +376,53 @@ def short_title(title: str) -> str:
         if separator in title:
             return title.split(separator)[0].strip()
     return title
+
+
+# Facts a document states about itself (ingest/facts.py), kept per document version --------
+
+@dataclass(frozen=True)
+class Definition:
+    """A term a document defines: "deep fake" in Article 3(60) of the AI Act."""
+
+    term: str  # as the document writes it: "deep fake", "AI"
+    passage_id: str  # the passage that holds the definition
+    locator: str  # where it is defined: "Article 3(60)", "page 3"
+    text: str  # the defining words, from the term on: "‘deep fake’ means AI-generated or ..."
+
+
+@dataclass(frozen=True)
+class CrossReference:
+    """A passage naming another provision: "Article 6(2)", "Article 22 of Regulation (EU) 2016/679".
+
+    `act` is "" for the document's own provisions, else the act named, as a key such as
+    "reg:2016/679" or "dir:2019/790" (resolved to a corpus document when the knowledge base holds
+    one whose canonical URL is that act's ELI). `target_locator` is "" for a whole act;
+    `target_passage_id` is filled for the document's own provisions that have a passage.
+    """
+
+    passage_id: str  # the passage that makes the reference
+    words: str  # the reference as written: "paragraph 1 of this Article"
+    target_locator: str  # "Article 6(2)", "Annex III", "" for the whole act
+    act: str = ""
+    target_passage_id: str = ""
+    external_url: str = ""  # EUR-Lex link of an EU act named by number ("" for the document's own)
+
+
+@dataclass(frozen=True)
+class ApplicationDate:
+    """Since when a passage's provision applies, and which clause says so."""
+
+    passage_id: str
+    applies_from: str  # ISO date
+    basis: str  # the clause it comes from: "Article 113(a)", "Article 99(2)", "document date"
+
+
+@dataclass
+class DocumentFacts:
+    """Everything ingest/facts.py reads from one document's passages."""
+
+    definitions: list[Definition] = field(default_factory=list)
+    references: list[CrossReference] = field(default_factory=list)
+    dates: list[ApplicationDate] = field(default_factory=list)
+    status: str = ""  # "" while in force, "revoked" or "replaced" (from the source registry)
+    status_note: str = ""

@@ -57,7 +57,7 @@ def settings(tmp_path, monkeypatch):
     from kb.config import load_settings
 
     for name in list(os.environ):
-        if name.startswith("KB_") and name != "KB_TEST_CORPUS":
+        if name.startswith("KB_") and name not in ("KB_TEST_CORPUS", "KB_EMBED_BACKEND"):
             monkeypatch.delenv(name)
     return load_settings(home=tmp_path / "kb-home", http_timeout=2, http_retries=0,
                          http_backoff=0)
