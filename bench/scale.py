@@ -14,6 +14,10 @@ Recall: 50 real passages are held out as targets (no synthetic passage is made f
 query is 12 consecutive words of the target, embedded by the real model. Recall@10 is whether
 the full hybrid search (`kb.search.search`) ranks the target in its top 10.
 
+This measures the store below the KnowledgeBase door (kb/api.py), so it opens kb.store.Store
+itself: it writes prepared passages and vectors straight into the store and times dense and
+keyword search apart from the fused search.
+
 Each stage (insert, keyword build, search) runs in its own process so that its peak memory
 (ru_maxrss) is its own. With --server the same is measured against a `chroma run` server, whose
 peak memory (VmHWM) is reported beside the client's.
