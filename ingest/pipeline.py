@@ -27,8 +27,19 @@ from kb.embedding import Embedder, embed_model_name
 from kb.embedding_cache import EmbeddingCache
 from kb.errors import FetchError, KbError, NotFoundError, ParseError, UsageError
 from kb.store import Store
-from kb.types import (DocumentDone, DocumentResult, EventHandler, Fetched, IngestDone, IngestStarted,
-                      ModelLoading, ParsedDocument, PassagesEmbedded, Source, StageStarted)
+from kb.types import (
+    DocumentDone,
+    DocumentResult,
+    EventHandler,
+    Fetched,
+    IngestDone,
+    IngestStarted,
+    ModelLoading,
+    ParsedDocument,
+    PassagesEmbedded,
+    Source,
+    StageStarted,
+)
 
 # The file name an upload is stored under says what its bytes are, whatever the name it came with.
 UPLOAD_SUFFIX = {"pdf": ".pdf", "eurlex": ".html", "html": ".html", "markdown": ".md", "text": ".txt"}

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
            "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "Place", "SearchFilters",
-           "SearchResults", "change_access", "checked_question", "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
+           "SearchResults", "change_access", "checked_question", "is_url", "load_embedder",
+           "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 

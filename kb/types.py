@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Origin = Literal["registry", "user"]  # where a document's registration comes from
 FetchOrigin = Literal["network", "cache", "mirror", "file"]  # where its bytes came from
@@ -357,7 +357,7 @@ class IngestDone:
     results: list[DocumentResult]
 
 
-ProgressEvent = Union[IngestStarted, ModelLoading, StageStarted, PassagesEmbedded, DocumentDone, IngestDone]
+ProgressEvent = IngestStarted | ModelLoading | StageStarted | PassagesEmbedded | DocumentDone | IngestDone
 EventHandler = Callable[[ProgressEvent], None]
 
 
