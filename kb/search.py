@@ -20,6 +20,7 @@ from kb.errors import NotFoundError, UsageError
 from kb.references import document_mentions, find_references, parent_locators
 from kb.store import Store
 from kb.types import Hit, Passage
+from kb.types import matches_locator  # noqa: F401 - the rule lives in kb.types; callers import it from here too
 
 MAX_K = 100
 MAX_PROVISION_PASSAGES = 10
@@ -325,8 +326,3 @@ def select(ranked: list[str], passages: dict[str, Passage], scores: dict[str, fl
             break
     return hits
 
-
-def matches_locator(locator: str, wanted: str) -> bool:
-    """True when `locator` is `wanted` or lies inside it: 'Article 5(1)(f)' is in 'Article 5'."""
-    locator, wanted = locator.casefold().strip(), " ".join(wanted.casefold().split())
-    return locator == wanted or any(locator.startswith(wanted + sep) for sep in ("(", ",", " "))
