@@ -74,7 +74,8 @@ class Pipeline:
             known = {source.id for source in sources}
             unknown = [doc_id for doc_id in only if doc_id not in known]
             if unknown:
-                raise NotFoundError(f"unknown document id: {', '.join(unknown)} (see `kb list --all`)")
+                raise NotFoundError(f"unknown document id: {', '.join(unknown)} (the known ids are those "
+                                    f"in {self.settings.sources_file} and those `kb list` shows)")
             sources = [source for source in sources if source.id in only]
         self.on_event("start", {"total": len(sources)})
         results = [self.ingest_one(source, force=force) for source in sources]
