@@ -16,8 +16,8 @@ from kb.verify import clause_texts
 
 # Bump when parsing or chunking changes what passages a document yields, or ingest starts keeping
 # something new for them: every document is then re-ingested once, even when its bytes did not
-# change (the embedding cache makes that cheap). 2: clause vectors for answers.
-PIPELINE_VERSION = "2"
+# change (the embedding cache makes that cheap). 2: clause vectors for answers. 3: facts (ingest/facts.py).
+PIPELINE_VERSION = "3"
 EMBED_BATCH = 128
 
 

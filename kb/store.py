@@ -208,6 +208,22 @@ class Store:
         elif self.collection.count():
             self.collection.delete(ids=self.collection.get(include=[])["ids"])
 
+    def delete_vectors(self, vector_ids: list[str]) -> None:
+        """Delete vectors by id (kb doctor's repair of orphans)."""
+        if vector_ids:
+            self.collection.delete(ids=list(vector_ids))
+
+    def vector_documents(self) -> dict[str, str]:
+        """Vector id -> the doc_id its metadata names ("?" when none), for every stored vector."""
+        stored = self.collection.get(include=["metadatas"])
+        return {vector_id: (metadata or {}).get("doc_id", "?")
+                for vector_id, metadata in zip(stored["ids"], stored["metadatas"])}
+
+    def vector_dimension(self) -> int | None:
+        """The length of the stored vectors (None when there are none)."""
+        sample = self.collection.get(limit=1, include=["embeddings"])["embeddings"]
+        return len(sample[0]) if sample is not None and len(sample) else None
+
     def _delete_where(self, where: dict) -> None:
         try:
             self.collection.delete(where=where)

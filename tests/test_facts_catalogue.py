@@ -1,0 +1,117 @@
+"""The catalogue keeps each document version's facts and shows only the live version's.
+
+Real SQLite in tmp_path, real passages of the AI Act and the GDPR (no vectors: the catalogue is
+the part under test); the hook in the ingest pipeline is checked on the small store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from ingest.chunk import chunk
+from ingest.facts import extract_facts
+from ingest.parse import parse
+from ingest.sources import load_registry
+from kb.catalogue import Catalogue
+from kb.config import load_settings
+from tests.conftest import REPO, corpus_document
+
+
+@pytest.fixture(scope="module")
+def acts(shared_corpus, manifest, embedder):
+    """doc_id -> (source, fetched, passages) for the AI Act and the GDPR."""
+    registry = {source.id: source for source in load_registry(REPO / "corpus" / "sources.toml")}
+    budget = load_settings(home=REPO / ".kb-home-unused").max_passage_tokens
+    read = {}
+    for doc_id in ("eu-ai-act", "gdpr"):
+        fetched = corpus_document(shared_corpus, manifest, doc_id)
+        source = registry[doc_id]
+        passages = chunk(parse(fetched, hint=source.parser), source, embedder.count_tokens, budget)
+        read[doc_id] = source, fetched, passages
+    return read
+
+
+def go_live(catalogue: Catalogue, acts, doc_id: str, version: str, passages=None) -> None:
+    """What ingest does: facts kept with the version, then the version switched live."""
+    source, fetched, all_passages = acts[doc_id]
+    passages = all_passages if passages is None else passages
+    catalogue.facts.put(doc_id, version, extract_facts(passages, source))
+    catalogue.switch_version(source, fetched, version, "eurlex", passages, "test-model", {})
+
+
+@pytest.fixture
+def catalogue(tmp_path, acts):
+    catalogue = Catalogue(tmp_path / "catalogue.sqlite3")
+    go_live(catalogue, acts, "eu-ai-act", "v1")
+    yield catalogue
+    catalogue.close()
+
+
+def test_definition_of_a_term_in_any_spelling(catalogue):
+    found = catalogue.facts.definitions_of("Deep Fakes")
+    assert [(d.passage_id, d.locator) for d in found] == [("eu-ai-act:article-3-60", "Article 3(60)")]
+    assert catalogue.facts.definitions_of("no such term") == []
+    index = catalogue.facts.defined_terms(["eu-ai-act"])
+    assert len(index) == 68 and "general-purpose ai model" in index
+
+
+def test_refers_to_and_referred_by_within_the_act(catalogue):
+    targets = {r.target_passage_id for r in catalogue.facts.refers_to("eu-ai-act:article-50-6")}
+    assert {f"eu-ai-act:article-50-{n}" for n in range(1, 5)} <= targets
+    sources = {r.passage_id for r in catalogue.facts.referred_by("eu-ai-act:article-50-1")}
+    assert "eu-ai-act:article-50-6" in sources
+
+
+def test_references_to_another_act_resolve_once_it_is_ingested(catalogue, acts):
+    before = next(r for r in catalogue.facts.refers_to("eu-ai-act:article-3-50") if r.act == "reg:2016/679")
+    assert before.target_passage_id == "" and before.external_url.endswith("CELEX:32016R0679")
+    go_live(catalogue, acts, "gdpr", "g1")
+    after = next(r for r in catalogue.facts.refers_to("eu-ai-act:article-3-50") if r.act == "reg:2016/679")
+    assert after.target_locator == "Article 4(1)" and after.target_passage_id == "gdpr:article-4-1"
+    assert "eu-ai-act:article-3-50" in {r.passage_id for r in catalogue.facts.referred_by("gdpr:article-4-1")}
+
+
+def test_applies_from_of_passages(catalogue, acts):
+    go_live(catalogue, acts, "gdpr", "g1")
+    dates = catalogue.facts.applies_from(["eu-ai-act:article-5-1-a", "eu-ai-act:article-101-1",
+                                          "gdpr:article-17-1", "eu-ai-act:recital-29"])
+    assert {pid: d.applies_from for pid, d in dates.items()} == {
+        "eu-ai-act:article-5-1-a": "2025-02-02", "eu-ai-act:article-101-1": "2026-08-02",
+        "gdpr:article-17-1": "2018-05-25"}
+
+
+def test_a_replaced_version_takes_its_facts_with_it(catalogue, acts):
+    _, _, passages = acts["eu-ai-act"]
+    without_deep_fake = [p for p in passages if p.locator != "Article 3(60)"]
+    # Facts of a version not yet live (or whose ingest crashed) are not seen ...
+    catalogue.facts.put("eu-ai-act", "v2", extract_facts(without_deep_fake, acts["eu-ai-act"][0]))
+    assert catalogue.facts.definitions_of("deep fake")
+    # ... and the switch replaces the old version's facts with the new one's.
+    catalogue.switch_version(acts["eu-ai-act"][0], acts["eu-ai-act"][1], "v2", "eurlex",
+                             without_deep_fake, "test-model", {})
+    assert catalogue.facts.definitions_of("deep fake") == []
+    assert len(catalogue.facts.defined_terms()) == 67
+    versions = {row[0] for row in catalogue.db.execute("SELECT DISTINCT version FROM definitions")}
+    assert versions == {"v2"}
+    catalogue.remove_document("eu-ai-act")
+    assert catalogue.facts.defined_terms() == {} and catalogue.facts.applies_from(["eu-ai-act:article-5-1-a"]) == {}
+
+
+def test_document_status_from_the_registry(catalogue, acts):
+    _, fetched, passages = acts["gdpr"]
+    revoked = replace(acts["gdpr"][0], title="A revoked act")
+    facts = extract_facts(passages, revoked)
+    facts.status, facts.status_note = "revoked", "Revoked by a later act"
+    catalogue.facts.put("gdpr", "g2", facts)
+    catalogue.switch_version(revoked, fetched, "g2", "eurlex", passages, "test-model", {})
+    assert catalogue.facts.status(["gdpr", "eu-ai-act"]) == {"gdpr": ("revoked", "Revoked by a later act")}
+
+
+def test_ingest_keeps_the_facts_of_what_it_adds(small_home):
+    catalogue = Catalogue(small_home / "catalogue.sqlite3")
+    try:
+        assert [d.locator for d in catalogue.facts.definitions_of("widgets")] != []
+    finally:
+        catalogue.close()
