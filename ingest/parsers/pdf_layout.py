@@ -67,7 +67,7 @@ def read_pages(document: pymupdf.Document, url: str, max_content: int) -> list[P
                 raise ParseError(f"{url}: page {page.number + 1} inflates to more than "
                                  f"{max_content // 2**20} MB of drawing instructions; refused")
             pages.append(Page(page.number + 1, _read_page(page)))
-    except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as error:
+    except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as error:  # FzError*: a broken object or page tree
         raise ParseError(f"{url}: the PDF is damaged at page {len(pages) + 1} ({error})") from error
     return pages
 
