@@ -20,7 +20,9 @@ SECTION_STYLES = {"section", "dotted", "named", "function", "action"}
 
 _ACTION = re.compile(r"^((?:GV|MP|MS|MG)-\d+\.\d+-\d{3})\b")
 _FUNCTION = re.compile(rf"^({'|'.join(FUNCTIONS)}) (\d+(?:\.\d+)?)(?=[:.\s]|$)")
-_NAMED = re.compile(rf"^({'|'.join(NAMED_RANK)})(?:\s+([A-Z]|[IVXLC]+|\d+(?:\.\d+)*)(?=[:.\s–—-]|$)|(?=:))")
+_NUMBER_WORDS = ("One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+_NAMED = re.compile(rf"^({'|'.join(NAMED_RANK)})(?:\s+([A-Z]|[IVXLC]+|\d+(?:\.\d+)*|{'|'.join(_NUMBER_WORDS)})"
+                    r"(?=[:.\s–—-]|$)|(?=:))")
 _SEC = re.compile(r"^(Sec\.|Section|SECTION)\s+(\d{1,2})\.(?=\s|$)")
 _DOTTED = re.compile(r"^([A-Z]\.\d{1,2}(?:\.\d{1,2})*|\d{1,2}(?:\.\d{1,2})+)\.?(?=\s|$)|^(\d{1,2})\.(?=\s+[A-Z])")
 _PAREN = re.compile(r"^\(([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6})\)(?=\s|$)")
@@ -67,7 +69,10 @@ def read_labels(text: str) -> list[Label]:
     if match := _SEC.match(text):
         return [Label("section", match.group(2), match.end(), word=match.group(1).title())]
     if match := _NAMED.match(text):
-        return [Label("named", match.group(2) or "", match.end(), word=match.group(1))]
+        value = match.group(2) or ""
+        if value in _NUMBER_WORDS:  # "Part One" is Part 1
+            value = str(_NUMBER_WORDS.index(value) + 1)
+        return [Label("named", value, match.end(), word=match.group(1))]
     if match := _DOTTED.match(text):
         dotted = [Label("dotted", match.group(1) or match.group(2), match.end())]
         return dotted + (_simple(match.group(2), "dot", match.end()) if match.group(2) else [])

@@ -11,7 +11,7 @@ the text under them keep the "page N" nodes of a PDF without numbering.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ingest.parsers.common import join_lines
 from ingest.parsers.pdf_blocks import Item
@@ -27,6 +27,7 @@ from ingest.parsers.pdf_numbering import (
 from ingest.parsers.pdf_outline import add_footnotes, page_node, prune
 from kb.types import Section
 
+MAX_PARAGRAPH_GAP = 4  # pages into an annex without a numbered paragraph after which the numbering is over
 MIN_NUMBERED_PARAGRAPHS = 20  # a run this long of (1), (2), ... across headings is paragraph numbering
 _RUN_IN_TITLE = re.compile(r"^\s*([A-Z‘“'\"(][^.]{1,150}?\.)(?:\s+|$)")
 _CAPITALS = re.compile(r"\s*(?:[A-Z][A-Z’'-]+\b\s*){1,8}(?=\s[A-Z][a-z]|$)")  # "STRENGTHENING AI GOVERNANCE"
@@ -42,24 +43,33 @@ class Frame:
     label: Label | None = None
     section: bool = True  # a heading-level node (never one passage as a whole), not a paragraph or point
     size: float = 0.0  # type size of its heading; 0 for run-in headings and units
-    children: list[str] = field(default_factory=list)
 
 
-def paragraph_style(items: list[Item]) -> tuple[str, str] | None:
-    """The (style, form) of numbered paragraphs ("(17)" or "27.") when the document numbers its
-    paragraphs in one run across its headings, else None."""
-    best: tuple[int, tuple[str, str] | None] = (0, None)
+def paragraph_style(items: list[Item]) -> tuple[tuple[str, str], int] | None:
+    """The (style, form) of numbered paragraphs ("(17)" or "27.") and the index of the item that
+    opens their run, when the document numbers its paragraphs in one run across its headings.
+    The longest run wins, so that a short list numbered 1-4 before the text does not count."""
+    best: tuple[int, tuple[tuple[str, str], int] | None] = (0, None)
     for form in ("paren", "dot"):
-        last, count = 0, 0
-        for item in items:
-            if item.kind != "para":
+        numbers = [(index, _paragraph_number(item, form)) for index, item in enumerate(items)]
+        for start, number in numbers:
+            if number != 1:
                 continue
-            for label in read_labels(item.text):
-                if label.style == "number" and label.form == form and 0 < int(label.value) - last <= 3:
-                    last, count = int(label.value), count + 1
-        if count >= MIN_NUMBERED_PARAGRAPHS and count > best[0]:
-            best = (count, ("number", form))
+            last, count = 0, 0
+            for _, value in numbers[start:]:
+                if value and 0 < value - last <= 3:
+                    last, count = value, count + 1
+            if count >= MIN_NUMBERED_PARAGRAPHS and count >= best[0]:  # on a tie the later run
+                best = (count, (("number", form), start))
     return best[1]
+
+
+def _paragraph_number(item: Item, form: str) -> int:
+    """The number of a paragraph labelled "(N)" or "N." in `form`, 0 for any other item."""
+    if item.kind != "para":
+        return 0
+    labels = [label for label in read_labels(item.text) if label.style == "number" and label.form == form]
+    return int(labels[0].value) if labels else 0
 
 
 def has_numbering(items: list[Item]) -> bool:
@@ -85,17 +95,22 @@ class UnitTree:
     """Builds the tree from items in reading order."""
 
     def __init__(self, items: list[Item]):
-        self.paragraphs = paragraph_style(items)
+        run = paragraph_style(items)
+        self.paragraphs: tuple[str, str] | None = run[0] if run else None
+        self.paragraphs_from = run[1] if run else 0
+        self.position = 0  # index of the item being read
+        self.last_paragraph_page = 0
         self.root = Section(kind="document", container=True)
         self.stack: list[Frame] = [Frame(self.root)]
         self.last_paragraph = 0
         self.seen: set[str] = set()
+        self.last_top: dict[tuple[str, str, str], str] = {}  # the last top-level section number by style
         words = [label.word for item in items for label in read_labels(item.text) if label.style == "section"]
         self.section_word = max(set(words), key=words.count) if words else "Section"
 
     def build(self, items: list[Item]) -> Section:
         """The tree of all items, footnotes last."""
-        for item in items:
+        for self.position, item in enumerate(items):
             if item.kind == "heading" or item.bold and _numbered_section(item.text):
                 self.heading(item)  # a bold numbered heading too long to be told by its type
             elif item.kind == "para":
@@ -117,7 +132,7 @@ class UnitTree:
             if label.style in SECTION_STYLES:
                 if self._open_section(label, item.text, item.page, item.size, True):
                     return
-            elif self._open_point(label, item.text, item.page, heading=item):
+            elif label.style != "number" and self._open_point(label, item.text, item.page, heading=item):
                 return
         while len(self.stack) > 1 and self._closed_by(self.stack[-1], item.size):
             self.stack.pop()
@@ -141,7 +156,7 @@ class UnitTree:
             if label.style in SECTION_STYLES:
                 if self._run_in_section(label, text, page):
                     return
-            elif self.paragraphs == (label.style, label.form):
+            elif self.paragraphs == (label.style, label.form) and self.position >= self.paragraphs_from:
                 if self._open_paragraph(label, text, page):
                     return
             elif self._open_point(label, text, page):
@@ -178,7 +193,10 @@ class UnitTree:
         number = int(label.value)
         if not 0 < number - self.last_paragraph <= 3:
             return False
-        self.last_paragraph = number
+        in_annex = any(frame.label is not None and frame.label.word in ("Annex", "Appendix") for frame in self.stack)
+        if in_annex and self.last_paragraph and page - self.last_paragraph_page > MAX_PARAGRAPH_GAP:
+            return False  # pages into an annex: a list whose numbers happen to go on from the last paragraph
+        self.last_paragraph, self.last_paragraph_page = number, page
         self._pop_units()
         node = Section(kind="paragraph", locator=f"paragraph {number}", anchor=f"page={page}",
                        blocks=[text], page=page)
@@ -205,7 +223,8 @@ class UnitTree:
         elif not first_value(label):
             return False
         parent = self.stack[-1]
-        top_level = label.style == "number" and label.form == "dot" and parent.node is self.root
+        top_level = (label.style == "number" and label.form == "dot" and parent.node is self.root
+                     and self.paragraphs != ("number", "dot"))  # a memo's "1. OVERVIEW"
         if not (parent.node.locator or top_level or heading is not None or _names_its_items(parent.node)):
             return False  # a list under an unnumbered heading stays text of that heading
         locator = self._point_locator(label, parent)
@@ -271,7 +290,11 @@ class UnitTree:
                     continue  # "5.3" is not a part of "MAP 5"
                 if child_of(label.value, value) or (open_label.key == label.key and follows(label, value)):
                     return index if child_of(label.value, value) else index - 1
-            return self._last_unnumbered() if is_heading else None
+            if not is_heading:
+                return None
+            ancestors = [index for index, open_label in sections if open_label.style != "function"
+                         and label.value.startswith(open_label.value + ".")]
+            return ancestors[-1] if ancestors else self._last_unnumbered()  # "3.3.1" where "3.3" is missing
         if label.style == "action":
             parent = next((index for index, open_label in reversed(sections) if open_label.style == "function"
                            and label.value.split("-")[1] == open_label.value), None)
@@ -285,6 +308,11 @@ class UnitTree:
         # "Sec. 4." or a top-level "4." heading: under a higher named division, else at the top
         if label.style == "dotted" and not is_heading:
             return None  # "7. Be outcome-focused." in running text is a list item, not a chapter
+        previous = self.last_top.get(label.key)
+        if not (first_value(Label("number", label.value, 0)) if previous is None else follows(
+                Label("number", label.value, 0), previous)):
+            return None  # "8. Is there an alternative ...?" after section 6: a numbered question
+        self.last_top[label.key] = label.value
         for index, open_label in reversed(sections):
             if open_label.style == "named" and open_label.word != "Section":
                 return index
