@@ -341,10 +341,10 @@ class UnitTree:
         """A point's locator: its parent's with the point in brackets, "Sec. 4.2(a)(i)"."""
         if parent.node.locator:
             return f"{parent.node.locator}({label.value})"
-        if label.style == "number" and label.form == "dot":
-            return f"Section {label.value}"
-        noun = parent.node.heading.rstrip("s") if _names_its_items(parent.node) else "Point"
-        return f"{noun} ({label.value})"
+        if _names_its_items(parent.node):  # "Recitals": "Recital (a)"; "References": "Reference 12"
+            noun = parent.node.heading[:-1]
+            return f"{noun} {label.value}" if label.style == "number" else f"{noun} ({label.value})"
+        return f"Section {label.value}" if label.style == "number" else f"Point ({label.value})"
 
     # --- the stack --------------------------------------------------------------------------------
 
