@@ -326,6 +326,10 @@ def test_safety_report_chapters_and_sections(parsed, passages_of, shared_corpus,
     assert node_at(document, "Section 5.1").heading == "5.1 Risk management and safety engineering"
     assert node_at(document, "Section 5.1").page == 68
     assert node_at(document, "Section 4.1.3").page == 44
+    # its bibliography is numbered 1., 2.*, ... under one heading: references, not paragraphs
+    assert not nodes(document, "paragraph")
+    assert node_at(document, "Reference 2").blocks[0].startswith("2.* OpenAI, J. Achiam")
+    assert node_at(document, "Reference 2").page == 91
     entry = manifest["international-ai-safety-report-interim-2024"]
     assert_clean_passages(passages_of("international-ai-safety-report-interim-2024"), shared_corpus / entry["file"],
                           entry["canonical_url"])

@@ -27,7 +27,7 @@ _SEC = re.compile(r"^(Sec\.|Section|SECTION)\s+(\d{1,2})\.(?=\s|$)")
 _DOTTED = re.compile(r"^([A-Z]\.\d{1,2}(?:\.\d{1,2})*|\d{1,2}(?:\.\d{1,2})+)\.?(?=\s|$)|^(\d{1,2})\.(?=\s+[A-Z])"
                      r"|^(\d{1,2})(?=\s+[A-Z][a-z])")  # "2 Capabilities": a chapter only when set as a heading
 _PAREN = re.compile(r"^\(([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6})\)(?=\s|$)")
-_DOT = re.compile(r"^([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6}|[1lIivx|]{2,5})\.(?=\s|$)")
+_DOT = re.compile(r"^([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6}|[1lIivx|]{2,5})\.\*?(?=\s|$)")  # "2.*" marks a reference
 _CLOSE = re.compile(r"^([a-z]|[ivx]{1,5})\)(?=\s|$)")
 _INITIAL = re.compile(r"\s+[A-Z][a-z]+,")
 _ROMAN = re.compile(r"^(?=[ivxlc])m{0,3}(c[md]|d?c{0,3})(x[cl]|l?x{0,3})(i[xv]|v?i{0,3})$")

@@ -25,12 +25,15 @@ from ingest.parsers.pdf_numbering import (
     read_labels,
 )
 from ingest.parsers.pdf_outline import add_footnotes, page_node, prune
+from ingest.parsers.pdf_scheme import (
+    RUN_IN_TITLE,
+    numbered_section,
+    paragraph_style,
+    short_heading,
+)
 from kb.types import Section
 
 MAX_PARAGRAPH_GAP = 4  # pages into an annex without a numbered paragraph after which the numbering is over
-MIN_NUMBERED_PARAGRAPHS = 20  # a run this long of (1), (2), ... across headings is paragraph numbering
-_RUN_IN_TITLE = re.compile(r"^\s*([A-Z‘“'\"(][^.]{1,150}?\.)(?:\s+|$)")
-_CAPITALS = re.compile(r"\s*(?:[A-Z][A-Z’'-]+\b\s*){1,8}(?=\s[A-Z][a-z]|$)")  # "STRENGTHENING AI GOVERNANCE"
 _FOLLOWING = re.compile(r"\bthe following ([A-Za-z]+s)\b")
 _KINDS = {"Annex": "annex", "Appendix": "annex", "Part": "part", "Chapter": "chapter"}
 
@@ -43,52 +46,6 @@ class Frame:
     label: Label | None = None
     section: bool = True  # a heading-level node (never one passage as a whole), not a paragraph or point
     size: float = 0.0  # type size of its heading; 0 for run-in headings and units
-
-
-def paragraph_style(items: list[Item]) -> tuple[tuple[str, str], int] | None:
-    """The (style, form) of numbered paragraphs ("(17)" or "27.") and the index of the item that
-    opens their run, when the document numbers its paragraphs in one run across its headings.
-    The longest run wins, so that a short list numbered 1-4 before the text does not count."""
-    best: tuple[int, tuple[tuple[str, str], int] | None] = (0, None)
-    for form in ("paren", "dot"):
-        numbers = [(index, _paragraph_number(item, form)) for index, item in enumerate(items)]
-        for start, number in numbers:
-            if number != 1:
-                continue
-            last, count = 0, 0
-            for _, value in numbers[start:]:
-                if value and 0 < value - last <= 3:
-                    last, count = value, count + 1
-            if count >= MIN_NUMBERED_PARAGRAPHS and count >= best[0]:  # on a tie the later run
-                best = (count, (("number", form), start))
-    return best[1]
-
-
-def _paragraph_number(item: Item, form: str) -> int:
-    """The number of a paragraph labelled "(N)" or "N." in `form`, 0 for any other item."""
-    if item.kind != "para":
-        return 0
-    labels = [label for label in read_labels(item.text) if label.style == "number" and label.form == form]
-    return int(labels[0].value) if labels else 0
-
-
-def has_numbering(items: list[Item]) -> bool:
-    """Whether the document numbers its parts: numbered paragraphs or numbered section headings."""
-    if paragraph_style(items):
-        return True
-    numbered = {label.value for item in items for label in read_labels(item.text)[:1]
-                if label.style in SECTION_STYLES and (item.kind == "heading" or _run_in_heading(item.text, label))}
-    return len(numbered) >= 3
-
-
-def _run_in_heading(text: str, label: Label) -> bool:
-    """Whether a paragraph opens with a numbered heading of its own ("Sec. 2. Policy and Principles.")."""
-    if label.style in ("section", "function", "action"):
-        return True
-    if label.style == "dotted" and "." not in label.value:
-        return bool(_CAPITALS.match(text[label.end:]))  # a memo's "1. OVERVIEW"
-    title = _RUN_IN_TITLE.match(text[label.end:])
-    return label.style == "dotted" and "." in label.value and title is not None and len(title.group(1).split()) <= 16
 
 
 class UnitTree:
@@ -111,7 +68,7 @@ class UnitTree:
     def build(self, items: list[Item]) -> Section:
         """The tree of all items, footnotes last."""
         for self.position, item in enumerate(items):
-            if item.kind == "heading" or item.bold and _numbered_section(item.text):
+            if item.kind == "heading" or item.bold and numbered_section(item.text):
                 self.heading(item)  # a bold numbered heading too long to be told by its type
             elif item.kind == "para":
                 self.paragraph(item.text, item.page)
@@ -166,7 +123,7 @@ class UnitTree:
     def _run_in_section(self, label: Label, text: str, page: int) -> bool:
         """A section whose heading runs into its text ("Sec. 5. Promoting Innovation. 5.1. ...")."""
         rest = text[label.end:]
-        title = _RUN_IN_TITLE.match(rest)
+        title = RUN_IN_TITLE.match(rest)
         is_title = title is not None and len(title.group(1).split()) <= 16
         short = len(rest.split()) <= 16 and not rest.rstrip().endswith((".", ";", ","))
         if not (is_title or short or label.style in ("function", "action")):
@@ -232,7 +189,7 @@ class UnitTree:
             node = Section(kind="section", locator=locator, heading=text, anchor=f"page={page}",
                            container=True, page=page)
         elif top_level:
-            node = Section(kind="section", locator=locator, heading=_short_heading(text, label),
+            node = Section(kind="section", locator=locator, heading=short_heading(text, label),
                            anchor=f"page={page}", blocks=[text], container=True, page=page)
         else:
             kind = "recital" if locator.startswith("Recital ") else "point"
@@ -383,11 +340,6 @@ def _runs_on(block: str, text: str) -> bool:
     return text[:1].islower() and not block.rstrip().endswith((".", ":", ";", "!", "?"))
 
 
-def _numbered_section(text: str) -> bool:
-    """Whether the text opens with a section number ("4.2.1.", "Sec. 4.")."""
-    return any(label.style in SECTION_STYLES for label in read_labels(text))
-
-
 def _noun_for_children(parent: Frame) -> str:
     """The noun a division's own text gives its numbered parts ("the following Principles")."""
     if parent.label is None or parent.label.style != "named":
@@ -396,14 +348,6 @@ def _noun_for_children(parent: Frame) -> str:
                                   for block in child.blocks]
     nouns = [match.group(1) for text in texts for match in _FOLLOWING.finditer(text)]
     return nouns[-1][:-1].capitalize() if nouns else ""
-
-
-def _short_heading(text: str, label: Label) -> str:
-    """The run-in heading of a memo section ("1. OVERVIEW"), or its label alone."""
-    if capitals := _CAPITALS.match(text[label.end:]):
-        return text[:label.end + capitals.end()].strip()
-    title = _RUN_IN_TITLE.match(text[label.end:])
-    return text[:label.end + title.end(1)] if title and len(title.group(1).split()) <= 12 else text[:label.end]
 
 
 def unit_tree(items: list[Item]) -> Section:
