@@ -173,6 +173,26 @@ def test_paragraph_over_a_page_break_is_whole_and_footnotes_are_apart(parsed):
     assert note.page == 6 and note.blocks[0].startswith("Regulation (EU) 2024/1689 of the European Parliament")
 
 
+def test_ai_system_definition_roman_divisions(parsed):
+    document = parsed("ec-guidelines-ai-system-definition")
+    divisions = [node for node in document.root.children if node.kind == "section"]
+    assert [node.locator for node in divisions] == ["Section I", "Section II", "Section III"]
+    assert divisions[1].heading == "II. Objective and main elements of the AI system definition"
+    assert [node.locator for node in divisions[1].children if node.kind == "section"] == [
+        f"Section {n}" for n in range(1, 8)]
+    assert heading_path(document, node_at(document, "paragraph 8")) == [divisions[1].heading]
+
+
+@pytest.mark.parametrize("doc_id", ["nist-ai-rmf", "oecd-ai-recommendation"])
+def test_framework_passages_are_clean_and_within_budget(passages_of, shared_corpus, manifest, doc_id):
+    entry = manifest[doc_id]
+    passages = passages_of(doc_id)
+    assert_clean_passages(passages, shared_corpus / entry["file"], entry["canonical_url"])
+    if doc_id == "nist-ai-rmf":
+        govern = next(passage for passage in passages if passage.locator == "GOVERN 1.1")
+        assert govern.url.endswith("#page=27")
+
+
 def test_gpai_guidelines_annex_sections(parsed):
     document = parsed("ec-guidelines-gpai-obligations")
     annex = node_at(document, "Annex")

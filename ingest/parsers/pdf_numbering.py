@@ -29,6 +29,7 @@ _DOTTED = re.compile(r"^([A-Z]\.\d{1,2}(?:\.\d{1,2})*|\d{1,2}(?:\.\d{1,2})+)\.?(
 _PAREN = re.compile(r"^\(([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6})\)(?=\s|$)")
 _DOT = re.compile(r"^([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6}|[1lIivx|]{2,5})\.\*?(?=\s|$)")  # "2.*" marks a reference
 _CLOSE = re.compile(r"^([a-z]|[ivx]{1,5})\)(?=\s|$)")
+_ROMAN_HEADING = re.compile(r"^([IVX]{1,5})\.(?=\s+[A-Z][a-z])")
 _INITIAL = re.compile(r"\s+[A-Z][a-z]+,")
 _ROMAN = re.compile(r"^(?=[ivxlc])m{0,3}(c[md]|d?c{0,3})(x[cl]|l?x{0,3})(i[xv]|v?i{0,3})$")
 _OCR_ROMAN = str.maketrans({"1": "i", "l": "i", "I": "i", "|": "i"})
@@ -70,6 +71,9 @@ def read_labels(text: str) -> list[Label]:
         return [Label("function", match.group(2), match.end(), word=match.group(1))]
     if match := _SEC.match(text):
         return [Label("section", match.group(2), match.end(), word=match.group(1).title())]
+    if match := _ROMAN_HEADING.match(text):  # "II. Elements of the definition": Section II
+        return [Label("named", match.group(1), match.end(), word="Section"), *_simple(match.group(1), "dot",
+                                                                                  match.end())]
     if match := _NAMED.match(text):
         value = match.group(2) or ""
         if value in _NUMBER_WORDS:  # "Part One" is Part 1

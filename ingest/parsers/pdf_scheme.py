@@ -71,6 +71,13 @@ def numbered_section(text: str) -> bool:
     return any(label.style in SECTION_STYLES for label in read_labels(text))
 
 
+def roman_heading(text: str) -> bool:
+    """A short line opening with a capital roman numeral and no sentence: "II. Elements of ..."."""
+    labels = read_labels(text)
+    return (bool(labels) and labels[0].word == "Section" and labels[0].value.strip("IVX") == ""
+            and len(text.split()) <= 14 and not text.rstrip().endswith((".", ":", ";", ",")))
+
+
 def short_heading(text: str, label: Label) -> str:
     """The run-in heading of a memo section ("1. OVERVIEW"), or its label alone."""
     if capitals := CAPITALS.match(text[label.end:]):

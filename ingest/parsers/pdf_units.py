@@ -29,6 +29,7 @@ from ingest.parsers.pdf_scheme import (
     RUN_IN_TITLE,
     numbered_section,
     paragraph_style,
+    roman_heading,
     short_heading,
 )
 from kb.types import Section
@@ -68,8 +69,8 @@ class UnitTree:
     def build(self, items: list[Item]) -> Section:
         """The tree of all items, footnotes last."""
         for self.position, item in enumerate(items):
-            if item.kind == "heading" or item.bold and numbered_section(item.text):
-                self.heading(item)  # a bold numbered heading too long to be told by its type
+            if item.kind == "heading" or item.bold and numbered_section(item.text) or roman_heading(item.text):
+                self.heading(item)  # a numbered heading too long, or too plain, to be told by its type
             elif item.kind == "para":
                 self.paragraph(item.text, item.page)
         add_footnotes(self.root, items)
@@ -80,6 +81,10 @@ class UnitTree:
 
     def heading(self, item: Item) -> None:
         """A heading in larger or bold type: a numbered section, or an unnumbered heading."""
+        if any(label.style in ("lower", "upper", "roman") and self._continues_list(label)
+               for label in read_labels(item.text)):
+            self.paragraph(item.text, item.page)  # "I. Provide public notice." in bold, after "H."
+            return
         self._pop_units()
         inner = self.stack[self._last_unnumbered()].label
         if inner is not None and inner.style in ("function", "action") and not read_labels(item.text):
@@ -198,6 +203,15 @@ class UnitTree:
         self._attach(Frame(node, label, section=section, size=heading.size if heading else 0.0))
         return True
 
+    def _continues_list(self, label: Label) -> bool:
+        """Whether `label` is the next point of a list open inside the current section."""
+        for frame in reversed(self.stack[1:]):
+            if frame.section:
+                return False
+            if frame.label is not None and frame.label.key == label.key and follows(label, frame.label.value):
+                return True
+        return False
+
     def _add_text(self, text: str, page: int) -> None:
         """Unlabelled text: into the open unit or numbered section, else into a page node."""
         node = self.stack[-1].node
@@ -257,9 +271,9 @@ class UnitTree:
                            and label.value.split("-")[1] == open_label.value), None)
             return parent if parent is not None else self._last_unnumbered()
         if label.style == "named":
-            rank = NAMED_RANK[label.word]
+            rank = _rank(label)
             for index, open_label in reversed(sections):
-                if open_label.style == "named" and NAMED_RANK[open_label.word] < rank:
+                if open_label.style == "named" and _rank(open_label) < rank:
                     return index
             return 0 if is_heading or label.word in ("Annex", "Appendix", "Commitment", "Measure") else None
         # "Sec. 4." or a top-level "4." heading: under a higher named division, else at the top
@@ -271,7 +285,7 @@ class UnitTree:
             return None  # "8. Is there an alternative ...?" after section 6: a numbered question
         self.last_top[label.key] = label.value
         for index, open_label in reversed(sections):
-            if open_label.style == "named" and open_label.word != "Section":
+            if open_label.style == "named" and _rank(open_label) < NAMED_RANK["Section"]:
                 return index
         return 0
 
@@ -313,6 +327,13 @@ class UnitTree:
     def _attach(self, frame: Frame) -> None:
         self.stack[-1].node.children.append(frame.node)
         self.stack.append(frame)
+
+
+def _rank(label: Label) -> int:
+    """Rank of a named division; "Section II" (a roman numeral) ranks with parts, above "Section 2"."""
+    if label.word == "Section" and label.value and label.value.strip("IVX") == "":
+        return NAMED_RANK["Part"]
+    return NAMED_RANK[label.word]
 
 
 def _misread_first(opened: Label, label: Label) -> bool:
