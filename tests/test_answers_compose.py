@@ -140,3 +140,29 @@ def test_gdpr_provisions_apply_from_25_may_2018(acts_store, embedder):
     erasure = [c for c in answer.citations if c.passage.doc_id == "gdpr" and c.passage.locator.startswith("Article 17")]
     assert erasure, [c.passage.locator for c in answer.citations]
     assert all(c.applies_from == "2018-05-25" and c.applies_from_basis == "Article 99(2)" for c in erasure)
+
+
+def test_kb_ask_as_of_and_json_fields(acts_store, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    monkeypatch.setenv("KB_HOME", str(acts_store.settings.home))
+    monkeypatch.setenv("KB_SOURCES_FILE", str(acts_store.settings.sources_file))
+    result = CliRunner().invoke(cli, ["ask", BANNED, "--backend", "extractive", "--as-of", "2025-01-01", "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    first = answer["citations"][0]
+    assert (first["locator"], first["applies_from"], first["status"]) == ("Article 5(1)", "2025-02-02",
+                                                                         "not yet applicable")
+    assert answer["as_of"] == "2025-01-01"
+    assert all(c["url"].startswith("https://") for c in answer["definitions"] + answer["related"])
+    shown = CliRunner().invoke(cli, ["ask", BANNED, "--backend", "extractive", "--as-of", "2025-03-01"],
+                               catch_exceptions=False)
+    assert "applies; applies from 2025-02-02 (Article 113(a))" in shown.stdout
+    assert "definitions:" in shown.stdout and "Article 3(" in shown.stdout
+    bad = CliRunner().invoke(cli, ["ask", BANNED, "--as-of", "soon"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.stderr
