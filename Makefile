@@ -1,4 +1,5 @@
 # The two commands a newcomer needs:  make run   and   make test
+# While editing: make test-fast (unit tier, seconds) and make lint (ruff and mypy, as CI runs them).
 PYTHON ?= python3
 # The offline mirror of the default corpus, used instead of the network when present.
 MIRROR ?= $(wildcard ../shared/corpus)
@@ -7,7 +8,10 @@ MIRROR ?= $(wildcard ../shared/corpus)
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-test run ingest test bench
+.PHONY: install install-test run ingest lint test test-fast bench
+
+# The code CI checks; ruff and mypy come with the test extra (make install-test).
+LINTED = kb ingest ui app.py
 
 install:
 	$(PIP_INSTALL) torch==2.13.0 -e .
@@ -23,8 +27,17 @@ run: ingest
 	$(if $(MIRROR),KB_MIRROR=$(abspath $(MIRROR))) $(PYTHON) -m streamlit run app.py \
 		--server.headless true --browser.gatherUsageStats false
 
+lint:
+	$(PYTHON) -m ruff check $(LINTED)
+	$(PYTHON) -m mypy $(LINTED)
+
 test: install-test
 	$(PYTHON) -m pytest -q
+
+# The unit tier for the edit loop: no real corpus, browser, other processes or real model (the
+# hashing embedder stands in); the markers are explained in tests/tiers.py.
+test-fast:
+	KB_EMBED_BACKEND=hash $(PYTHON) -m pytest -q -m "not corpus and not slow and not browser and not subprocess"
 
 bench: install
 	$(PYTHON) bench/ingest.py $(if $(MIRROR),--mirror $(MIRROR))

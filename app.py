@@ -1,12 +1,12 @@
 """policy-kb in the browser: ask, search, read, manage and chart the corpus.
 
-UI only: every page calls the library functions the `kb` command uses (kb/ and ingest/).
+UI only: every page calls the KnowledgeBase (kb/api.py) that the `kb` command uses.
 Run with `make run`, or `streamlit run app.py`. Settings come from KB_* variables as for `kb`.
 """
 
 import streamlit as st
 
-from ui.common import open_store, sidebar
+from ui.common import open_kb, sidebar
 
 st.set_page_config(page_title="policy-kb", page_icon=":material/gavel:", layout="wide")
 
@@ -21,5 +21,5 @@ PAGES = [
 
 page = st.navigation(PAGES)
 st.sidebar.markdown("**policy-kb**: AI policy you can search and cite")
-sidebar(open_store())
+sidebar(open_kb())
 page.run()

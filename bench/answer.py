@@ -23,11 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.answers import answer_units, ask, is_quote  # noqa: E402
-from kb.config import load_settings  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
+from kb.answers import answer_units, is_quote  # noqa: E402
+from kb.api import KnowledgeBase  # noqa: E402
 from kb.evaluate import is_gold, load_questions  # noqa: E402
-from kb.store import Store  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,12 +51,11 @@ def pct(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, round(share * (len(values) - 1)))] if values else float("nan")
 
 
-def run(store, embedder, questions, backend: str) -> dict:
+def run(kb: KnowledgeBase, questions, backend: str) -> dict:
     answers = []
     for question in questions:
-        pieces = []
         started = time.perf_counter()
-        answer = ask(store, embedder, question.question, backend=backend, on_text=pieces.append)
+        answer = kb.ask(question.question, backend=backend)
         answers.append((question, answer, time.perf_counter() - started))
     answerable = [(q, a) for q, a, _ in answers if q.answerable]
     unanswerable = [(q, a) for q, a, _ in answers if not q.answerable]
@@ -114,21 +111,20 @@ def main() -> None:
     parser.add_argument("--backend", default=None, help="model backend (default: KB_LLM_BACKEND)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
     args = parser.parse_args()
-    settings = load_settings()
-    store = Store(settings)
-    if not store.catalogue.documents():
-        sys.exit(f"the store at {settings.home} is empty: run `kb ingest` first")
+    kb = KnowledgeBase.open()
+    if not kb.documents():
+        sys.exit(f"the store at {kb.home} is empty: run `kb ingest` first")
     questions = load_questions(args.questions)
     if args.limit:
         questions = questions[:args.limit]
-    embedder = Embedder(settings)
+    kb.embedder  # noqa: B018 - loaded before the clock starts
     print(f"{len(questions)} questions; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{statistics.mean(os.getloadavg()[:1]):.1f} load at start")
-    ask(store, embedder, "warm-up: which AI practices are banned?", backend="extractive")
-    for backend in dict.fromkeys([args.backend or settings.llm_backend, "extractive"]):
+    kb.ask("warm-up: which AI practices are banned?", backend="extractive")
+    for backend in dict.fromkeys([args.backend or kb.settings.llm_backend, "extractive"]):
         if backend != "extractive":
-            ask(store, embedder, "warm-up: which AI practices are banned?", backend=backend)
-        show(run(store, embedder, questions, backend))
+            kb.ask("warm-up: which AI practices are banned?", backend=backend)
+        show(run(kb, questions, backend))
 
 
 if __name__ == "__main__":

@@ -23,12 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.config import load_settings  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
+from kb.api import KnowledgeBase  # noqa: E402
 from kb.evaluate import load_questions  # noqa: E402
-from kb.search import search  # noqa: E402
 from kb.sentences import content_words, overlap  # noqa: E402
-from kb.store import Store  # noqa: E402
 from kb.verify import prepare_evidence  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -40,14 +37,15 @@ def answer_like(question: str, clause: str, rng: random.Random) -> str:
     return f"{question.rstrip('?')}: {' '.join(words[i] for i in keep)}"
 
 
-def pairs(store, embedder, questions) -> tuple[list, list]:
+def pairs(kb: KnowledgeBase, questions) -> tuple[list, list]:
     """(overlap, similarity) of supported claims and of wrong citations."""
     rng = random.Random(0)
     supported, wrong = [], []
+    embedder = kb.embedder
     for question in questions:
         if not question.answerable:
             continue
-        hits = search(store, embedder, question.question, k=5).hits
+        hits = kb.search(question.question, k=5).hits
         evidence, (question_vector,) = prepare_evidence(hits, embedder, [question.question])
         evidence = [item for item in evidence if item.clauses]
         claims = []
@@ -67,9 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
     args = parser.parse_args()
-    settings = load_settings()
-    store, embedder = Store(settings), Embedder(settings)
-    supported, wrong = pairs(store, embedder, load_questions(args.questions))
+    kb = KnowledgeBase.open()
+    settings = kb.settings
+    supported, wrong = pairs(kb, load_questions(args.questions))
     supported, wrong = np.array(supported), np.array(wrong)
     print(f"{len(supported)} supported claims, {len(wrong)} wrong citations")
     print("overlap  similarity  supported kept  wrong rejected")

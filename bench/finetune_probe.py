@@ -24,32 +24,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kb.catalogue import Catalogue
-from kb.config import load_settings
-from kb.embedding import Embedder, packaged_model_path
+from kb.api import KnowledgeBase
+from kb.embedding import packaged_model_path
 from kb.evaluate import is_gold, load_questions
 from kb.types import Passage
 
 _LOCATOR = re.compile(r"^(Article|Recital|Annex|Chapter|Section|Part|Title)\s+[\dIVXLC]+[a-z]?\b\.?\s*", re.I)
 
 
-def structure_pairs(catalogue: Catalogue, passages: list[Passage]) -> list[tuple[str, str, tuple]]:
+def structure_pairs(kb: KnowledgeBase, passages: list[Passage]) -> list[tuple[str, str, tuple]]:
     """(query-like text, passage text, group): a group never appears twice in one batch."""
     def body(p: Passage) -> str:
         return f"{p.context}\n{p.text}" if p.context else p.text
 
-    versions = catalogue.live_versions()
-    by_vector_id = {f"{p.passage_id}@{versions[p.doc_id]}": p for p in passages}
     pairs = []
     for p in passages:
         if p.heading_path:
             title = _LOCATOR.sub("", p.heading_path[-1]).strip()
             if len(title) > 8 and re.search(r"[A-Za-z]{3}", title):
                 pairs.append((title, body(p), ("heading", p.doc_id, p.heading_path[-1])))
-    for recital, provision in catalogue.explained_provisions(list(by_vector_id)).items():
-        if provision in by_vector_id:
-            pairs.append((by_vector_id[recital].text[:1000], body(by_vector_id[provision]),
-                          ("recital", provision)))
+    for recital, provision in kb.recital_explanations():
+        pairs.append((recital.text[:1000], body(provision), ("recital", provision.passage_id)))
     return pairs
 
 
@@ -104,13 +99,11 @@ def main() -> None:
 
     from sentence_transformers import SentenceTransformer
 
-    settings = load_settings()
-    catalogue = Catalogue(settings.home / "catalogue.sqlite3")
-    passages = [p for doc in catalogue.documents() for p in catalogue.passages(doc["doc_id"])]
-    embedder = Embedder(settings)
-    inputs = [embedder.embedding_input(p) for p in passages]
+    kb = KnowledgeBase.open()
+    passages = [p for doc in kb.documents() for p in kb.passages(doc.doc_id)]
+    inputs = [kb.embedder.embedding_input(p) for p in passages]
     questions = [q for q in load_questions(Path(args.questions)) if q.answerable]
-    pairs = structure_pairs(catalogue, passages)
+    pairs = structure_pairs(kb, passages)
     random.shuffle(pairs)
     pairs = pairs[:args.pairs] if args.pairs else pairs
     print(f"{len(passages)} passages, {len(pairs)} training pairs, {len(questions)} questions")

@@ -24,28 +24,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.pipeline import Pipeline  # noqa: E402
-from kb.config import load_settings  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
-from kb.store import Store  # noqa: E402
+from kb.api import KnowledgeBase, load_embedder  # noqa: E402
 from kb.verify import clause_texts  # noqa: E402
 
 DEFAULT_MIRROR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 
 
-def one_run(mirror: Path, embedder: Embedder) -> tuple[float, float, int, float, float, float, int]:
+def one_run(mirror: Path, embedder) -> tuple[float, float, int, float, float, float, int]:
     """(ingest s, raw encoder s, passages, forced re-ingest s, tokenising s, of which clauses s,
     clauses) for one fresh ingest."""
-    with tempfile.TemporaryDirectory() as home:
-        settings = load_settings(home=Path(home), mirror=mirror)
-        store = Store(settings)
+    with tempfile.TemporaryDirectory() as home, \
+            KnowledgeBase.open(Path(home), embedder=embedder, mirror=mirror) as kb:
         started = time.perf_counter()
-        results = Pipeline(settings, store, embedder=embedder).ingest()
+        report = kb.ingest()
         ingest_seconds = time.perf_counter() - started
-        failed = [r for r in results if r.status == "failed"]
-        if failed:
-            sys.exit(f"ingest failed: {failed}")
-        passages = [p for doc in store.catalogue.documents() for p in store.catalogue.passages(doc["doc_id"])]
+        if report.failed:
+            sys.exit(f"ingest failed: {[r for r in report.results if r.status == 'failed']}")
+        passages = [p for doc in kb.documents() for p in kb.passages(doc.doc_id)]
         inputs = [embedder.embedding_input(p) for p in passages]
         known = set(inputs)
         clauses = [text for text in dict.fromkeys(clause_texts(passages)) if text not in known]
@@ -59,9 +54,8 @@ def one_run(mirror: Path, embedder: Embedder) -> tuple[float, float, int, float,
         embedder.tokenizer(inputs, truncation=True, max_length=256)
         tokenize_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        Pipeline(settings, store, embedder=embedder).ingest(force=True)
+        kb.ingest(force=True)
         cached_seconds = time.perf_counter() - started
-        store.close()
     return ingest_seconds, raw_seconds, len(inputs), cached_seconds, tokenize_seconds, clause_seconds, len(clauses)
 
 
@@ -71,7 +65,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     started = time.perf_counter()
-    embedder = Embedder(load_settings(home=Path(tempfile.gettempdir()) / "kb-bench-unused"))
+    embedder = load_embedder(home=Path(tempfile.gettempdir()) / "kb-bench-unused")
     load_seconds = time.perf_counter() - started
     runs = [one_run(args.mirror, embedder) for _ in range(args.runs)]
     ingest_s = statistics.median(r[0] for r in runs)

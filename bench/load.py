@@ -23,11 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.answers import ask  # noqa: E402
-from kb.config import load_settings  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
-from kb.search import search  # noqa: E402
-from kb.store import Store  # noqa: E402
+from kb.api import KnowledgeBase  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,14 +42,13 @@ def percentiles(values: list[float]) -> str:
 
 
 def library_load(seconds: float, workers: int, backend: str) -> None:
-    settings = load_settings()
-    store, embedder = Store(settings), Embedder(settings)
+    kb = KnowledgeBase.open()
     pool = questions()
     timings: dict[str, list[float]] = {"search": [], "ask": []}
     errors: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
-    ask(store, embedder, "warm-up: which practices are banned?", backend=backend)
+    kb.ask("warm-up: which practices are banned?", backend=backend)
 
     def work(worker: int) -> None:
         turn = worker
@@ -63,9 +58,9 @@ def library_load(seconds: float, workers: int, backend: str) -> None:
             started = time.perf_counter()
             try:
                 if kind == "search":
-                    search(store, embedder, question, k=10)
+                    kb.search(question, k=10)
                 else:
-                    ask(store, embedder, question, backend=backend)
+                    kb.ask(question, backend=backend)
                 with lock:
                     timings[kind].append((time.perf_counter() - started) * 1000)
             except Exception as exc:  # every failure is counted and shown, none is fatal

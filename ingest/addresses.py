@@ -40,7 +40,7 @@ def addresses_of(host: str, url: str) -> list[Address]:
         raise FetchError(f"could not connect to {url}: the host name {host} cannot be resolved "
                          f"({exc.strerror if isinstance(exc, socket.gaierror) else exc})") from None
     # An IPv6 answer may carry a zone ("fe80::1%eth0"); the address is the part before it.
-    return [ipaddress.ip_address(answer[4][0].split("%")[0]) for answer in answers]
+    return [ipaddress.ip_address(str(answer[4][0]).split("%")[0]) for answer in answers]
 
 
 def non_public_kind(address: Address) -> str:

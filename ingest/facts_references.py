@@ -46,6 +46,8 @@ RELATIVE_POINT = re.compile(rf"""
     (?:\s*,?\s*of\s+(?:this\s+)?paragraph\s+(?P<paragraph>\d{{1,3}}))?
     (?!\s*,?\s*of\s+(?:this\s+)?(?:Article|Annex|paragraph)\s+\d)
 """, re.VERBOSE | re.IGNORECASE)
+# Locators kb/references.py gives for guidance ("paragraph 17") that in an article mean its own parts.
+RELATIVE_IN_ARTICLE = ("paragraph ", "Section ")
 ARTICLE_LOCATOR = re.compile(r"^Article (\d+[a-z]?)(?:\((\d+)\))?")
 NUMBER = re.compile(r"\d{1,3}|\([a-z]{1,4}\)")
 
@@ -95,7 +97,10 @@ def passage_references(text: str, locator: str, self_act: str = "") -> list[Cros
     covered: list[tuple[int, int]] = []
     acts = sorted([*ACT.finditer(text), *TREATY.finditer(text)], key=lambda m: m.start())
     attached_acts: set[int] = set()
+    in_article = bool(ARTICLE_LOCATOR.match(locator))
     for reference in find_references(text, {}):
+        if in_article and reference.locator.startswith(RELATIVE_IN_ARTICLE):
+            continue  # "paragraph 2", "Section 4" inside an act's article: read as relative below
         start, end = reference.span
         act = next((m for m in acts if ATTACHED.fullmatch(text, end, m.start())), None)
         key, url = act_key(act) if act else ("", "")

@@ -12,7 +12,7 @@ import re
 import time
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePath, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -154,7 +154,7 @@ def _open_final_response(client: httpx.Client, url: str, settings: Settings) -> 
         if settings.respect_robots and not _robots_allow(client, target, settings):
             raise FetchError(f"robots.txt of {urlsplit(target).netloc} disallows {target}")
         response = client.send(request, stream=True, follow_redirects=False)
-        if not response.has_redirect_location:
+        if not response.has_redirect_location or response.next_request is None:
             return response
         response.close()
         request = response.next_request
@@ -190,8 +190,8 @@ def _retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _read_body(response: httpx.Response, url: str, settings: Settings, deadline: float) -> bytes:
@@ -244,9 +244,9 @@ def _read_robots(client: httpx.Client, origin: str, settings: Settings) -> Robot
             if response.status_code >= 500:
                 return None
             if response.status_code in (401, 403):
-                rules.disallow_all = True
+                rules.parse(["User-agent: *", "Disallow: /"])
             elif response.status_code >= 400:
-                rules.allow_all = True
+                rules.parse([])
             else:
                 body = bytearray()
                 for chunk in _chunks_before(response, deadline, robots_url, settings):

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -27,41 +27,32 @@ from kb.embedding import Embedder, embed_model_name
 from kb.embedding_cache import EmbeddingCache
 from kb.errors import FetchError, KbError, NotFoundError, ParseError, UsageError
 from kb.store import Store
-from kb.types import Fetched, ParsedDocument, Source
+from kb.types import (DocumentDone, DocumentResult, EventHandler, Fetched, IngestDone, IngestStarted,
+                      ModelLoading, ParsedDocument, PassagesEmbedded, Source, StageStarted)
 
-EventHandler = Callable[[str, dict], None]
 # The file name an upload is stored under says what its bytes are, whatever the name it came with.
 UPLOAD_SUFFIX = {"pdf": ".pdf", "eurlex": ".html", "html": ".html", "markdown": ".md", "text": ".txt"}
-
-
-@dataclass
-class DocumentResult:
-    """What happened to one document."""
-
-    doc_id: str
-    status: str  # "ingested", "unchanged", "skipped" or "failed"
-    passages: int = 0
-    message: str = ""
-    seconds: float = 0.0
 
 
 class Pipeline:
     """Ingests sources into a store; the embedder is loaded only when something needs embedding."""
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder | None = None,
-                 on_event: EventHandler | None = None):
+                 on_event: EventHandler | None = None, embedding_cache: EmbeddingCache | None = None,
+                 load_embedder: Callable[[], Embedder] | None = None):
         self.settings = settings
         self.store = store
         self._embedder = embedder
-        self.on_event = on_event or (lambda event, info: None)
+        self._load_embedder = load_embedder or (lambda: Embedder(settings))
+        self.on_event = on_event or (lambda event: None)
         self.mirror = Mirror.open(settings.mirror, settings) if settings.mirror else None
-        self.embedding_cache = EmbeddingCache(settings.embedding_cache_path)
+        self.embedding_cache = embedding_cache or EmbeddingCache(settings.embedding_cache_path)
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self.on_event("loading-model", {})
-            self._embedder = Embedder(self.settings)
+            self.on_event(ModelLoading())
+            self._embedder = self._load_embedder()
         return self._embedder
 
     def sources(self) -> list[Source]:
@@ -75,20 +66,21 @@ class Pipeline:
             known = {source.id for source in sources}
             unknown = [doc_id for doc_id in only if doc_id not in known]
             if unknown:
-                raise NotFoundError(f"unknown document id: {', '.join(unknown)} (see `kb list --all`)")
+                raise NotFoundError(f"unknown document id: {', '.join(unknown)} (the known ones are "
+                                    f"in {self.settings.sources_file} and `kb list`)")
             sources = [source for source in sources if source.id in only]
-        self.on_event("start", {"total": len(sources)})
+        self.on_event(IngestStarted(total=len(sources)))
         results = [self.ingest_one(source, force=force) for source in sources]
         self.store.delete_stale_vectors()
-        self.on_event("document", {"doc_id": "keyword index", "stage": "updating"})
+        self.on_event(StageStarted("keyword index", "updating"))
         self.store.refresh_keyword_index()
-        self.on_event("done", {"results": results})
+        self.on_event(IngestDone(results))
         return results
 
     def ingest_one(self, source: Source, force: bool = False) -> DocumentResult:
         """Fetch, parse, chunk and index one source; never raises for a document problem."""
         started = time.perf_counter()
-        self.on_event("document", {"doc_id": source.id, "stage": "fetching"})
+        self.on_event(StageStarted(source.id, "fetching"))
         try:
             fetched = self.obtain(source)
             if fetched is None:
@@ -99,7 +91,7 @@ class Pipeline:
         except KbError as exc:
             result = DocumentResult(source.id, "failed", message=str(exc))
         result.seconds = time.perf_counter() - started
-        self.on_event("result", {"result": result})
+        self.on_event(DocumentDone(result))
         return result
 
     def obtain(self, source: Source) -> Fetched | None:
@@ -118,18 +110,18 @@ class Pipeline:
                                    embed_model_name(self.settings))
         live = self.store.catalogue.document(source.id)
         if live and live["version"] == version and not force:
+            self.store.catalogue.update_metadata(source)  # names and status may change without the text
             return DocumentResult(source.id, "unchanged", passages=live["passages"])
-        self.on_event("document", {"doc_id": source.id, "stage": "parsing"})
+        self.on_event(StageStarted(source.id, "parsing"))
         document = document or parse(fetched, hint=parser)
         passages = chunk(document, source, self.embedder.count_tokens,
                          self.settings.max_passage_tokens)
         # Kept with this version before it goes live, so the switch brings passages and facts together.
         self.store.catalogue.facts.put(source.id, version, extract_facts(passages, source))
-        self.on_event("document", {"doc_id": source.id, "stage": "embedding",
-                                   "passages": len(passages)})
+        self.on_event(StageStarted(source.id, "embedding", passages=len(passages)))
         index_passages(self.store, self.embedder, source, fetched, version, parser, passages,
                        on_progress=lambda done, total: self.on_event(
-                           "embedded", {"doc_id": source.id, "done": done, "total": total}),
+                           PassagesEmbedded(source.id, done, total)),
                        cache=self.embedding_cache)
         return DocumentResult(source.id, "ingested", passages=len(passages))
 

@@ -12,6 +12,7 @@ from kb.types import Source
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 _REQUIRED = ("id", "title", "canonical_url")
+STATUSES = ("", "revoked", "replaced")  # "" = in force
 
 
 def load_registry(path: Path) -> list[Source]:
@@ -31,12 +32,49 @@ def load_registry(path: Path) -> list[Source]:
             problem = f"missing {', '.join(missing)}" if missing else f"unknown keys {', '.join(unknown)}"
             raise ConfigError(f"{path}: document #{number} ({entry.get('id', '?')}): {problem}")
         check_id(entry["id"])
-        sources.append(Source(**{key: str(value) for key, value in entry.items()}, origin="registry"))
+        sources.append(_source(entry, f"{path}: document #{number} ({entry['id']})"))
     ids = [source.id for source in sources]
     duplicates = sorted({doc_id for doc_id in ids if ids.count(doc_id) > 1})
     if duplicates:
         raise ConfigError(f"{path}: duplicate ids: {', '.join(duplicates)}")
+    _check_links(sources, path)
     return sources
+
+
+def registry_aliases(sources: list[Source]) -> dict[str, str]:
+    """Each alias the registry gives a document ("EO 14110") -> that document's id."""
+    return {alias: source.id for source in sources for alias in source.aliases}
+
+
+def _source(entry: dict, where: str) -> Source:
+    """One registry entry as a Source: text fields as text, aliases as a list of names."""
+    aliases = entry.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise ConfigError(f"{where}: aliases must be a list of names, e.g. aliases = [\"EO 14110\"]")
+    values = {key: str(value) for key, value in entry.items() if key != "aliases"}
+    if values.get("status", "") not in STATUSES:
+        raise ConfigError(f"{where}: status must be \"revoked\" or \"replaced\" (omit it while "
+                          f"the document is in force), not \"{values['status']}\"")
+    if values.get("status") and not values.get("status_note"):
+        raise ConfigError(f"{where}: a {values['status']} document needs a status_note saying by what")
+    return Source(**values, aliases=tuple(a.strip() for a in aliases), origin="registry")
+
+
+def _check_links(sources: list[Source], path: Path) -> None:
+    """replaced_by names a document of the registry; an alias names one document only."""
+    ids = {source.id for source in sources}
+    for source in sources:
+        if source.replaced_by and source.replaced_by not in ids:
+            raise ConfigError(f"{path}: {source.id} is replaced_by '{source.replaced_by}', "
+                              "which is not a document of the registry")
+    owners: dict[str, set[str]] = {}
+    for source in sources:
+        for alias in source.aliases:
+            owners.setdefault(" ".join(alias.casefold().split()), set()).add(source.id)
+    shared = sorted(f"'{alias}' ({', '.join(sorted(doc_ids))})"
+                    for alias, doc_ids in owners.items() if len(doc_ids) > 1)
+    if shared:
+        raise ConfigError(f"{path}: an alias names one document only: {'; '.join(shared)}")
 
 
 def check_id(doc_id: str) -> str:

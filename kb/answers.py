@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import date
 
 import numpy as np
@@ -53,10 +53,17 @@ class AnswerStream:
 
     def __init__(self, steps: Generator[str, None, Answer]):
         self._steps = steps
-        self.answer: Answer | None = None
+        self._answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        self.answer = yield from self._steps
+        self._answer = yield from self._steps
+
+    @property
+    def answer(self) -> Answer:
+        """The whole Answer, once its text has been iterated to the end."""
+        if self._answer is None:
+            raise RuntimeError("the answer is complete only after its text has been read to the end")
+        return self._answer
 
 
 def ask(store: Store, embedder: Embedder, question: str, *, backend: str | None = None,
@@ -232,7 +239,8 @@ def excerpt(item: Evidence, question_vector: np.ndarray, words: int) -> str:
     if not item.clauses:
         return " ".join(item.hit.passage.text.split()[:words])
     order = np.argsort(-(item.vectors @ question_vector))
-    chosen, total = [], 0
+    chosen: list[int] = []
+    total = 0
     for index in order:
         length = len(item.clause(int(index)).split())
         if chosen and total + length > words:
@@ -243,7 +251,7 @@ def excerpt(item: Evidence, question_vector: np.ndarray, words: int) -> str:
 
 
 def extractive(evidence: list[Evidence], question_vector: np.ndarray, question: str,
-               named: list[str] = ()) -> list[Checked]:
+               named: Sequence[str] = ()) -> list[Checked]:
     """One quoted clause from each of the best passages that come close to the question, or that
     lie in a provision the question names (`named` locators: "Art. 22 GDPR" is close to no clause
     in meaning or words, yet Article 22 is what was asked for)."""

@@ -12,7 +12,7 @@ import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kb.catalogue_facts import FACT_TABLES, CatalogueFacts
@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS documents (
     version TEXT NOT NULL,
     sha256 TEXT, fetched_at TEXT, final_url TEXT, content_type TEXT, fetched_from TEXT,
     passages INTEGER NOT NULL DEFAULT 0,
-    embed_model TEXT, ingested_at TEXT
+    embed_model TEXT, ingested_at TEXT,
+    aliases TEXT,                        -- JSON list of names people use ("EO 14110")
+    status TEXT, status_date TEXT, status_note TEXT, replaced_by TEXT  -- "" while in force
 );
 CREATE TABLE IF NOT EXISTS passages (
     vector_id TEXT PRIMARY KEY,          -- passage_id@version, the id in the vector store
@@ -81,9 +83,13 @@ CREATE TABLE IF NOT EXISTS user_sources (
 """
 
 
+# Columns added after the first release; older catalogues get them on open.
+_ADDED_DOCUMENT_COLUMNS = ("aliases", "status", "status_date", "status_note", "replaced_by")
+
+
 def now_iso() -> str:
     """Current UTC time, ISO 8601, seconds precision."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Catalogue:
@@ -98,9 +104,17 @@ class Catalogue:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
+            self._add_missing_columns()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the catalogue {path} cannot be opened: {exc}") from exc
         self.facts = CatalogueFacts(self.db, self.transaction)
+
+    def _add_missing_columns(self) -> None:
+        """Bring a catalogue written by an older version up to the current documents table."""
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
+        for column in _ADDED_DOCUMENT_COLUMNS:
+            if column not in present:
+                self.db.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT")
 
     @contextmanager
     def transaction(self):
@@ -125,6 +139,13 @@ class Catalogue:
         row = self.db.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return dict(row) if row else None
 
+    def update_metadata(self, source: Source) -> None:
+        """Refresh what the registry says about a stored document (its names and status) without
+        re-ingesting it: a document revoked since it was ingested says so at once."""
+        with self.transaction() as db:
+            db.execute("""UPDATE documents SET aliases=?, status=?, status_date=?, status_note=?, replaced_by=?
+                          WHERE doc_id=?""", (*_registry_values(source), source.id))
+
     def live_versions(self) -> dict[str, str]:
         """doc_id -> live version."""
         return dict(self.db.execute("SELECT doc_id, version FROM documents").fetchall())
@@ -142,12 +163,13 @@ class Catalogue:
             db.execute(
                 """INSERT OR REPLACE INTO documents (doc_id, title, issuer, jurisdiction, doc_type, date,
                    canonical_url, origin, parser, version, sha256, fetched_at, final_url, content_type,
-                   fetched_from, passages, embed_model, ingested_at)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   fetched_from, passages, embed_model, ingested_at,
+                   aliases, status, status_date, status_note, replaced_by)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (source.id, source.title, source.issuer, source.jurisdiction, source.doc_type,
                  source.date, source.canonical_url, source.origin, parser, version, fetched.sha256,
                  fetched.fetched_at, fetched.final_url, fetched.content_type, fetched.origin,
-                 len(passages), embed_model, now_iso()))
+                 len(passages), embed_model, now_iso(), *_registry_values(source)))
             db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             for table in FACT_TABLES:  # the replaced version's facts go with it
                 db.execute(f"DELETE FROM {table} WHERE doc_id=? AND version != ?", (source.id, version))
@@ -177,7 +199,8 @@ class Catalogue:
         if self.document(doc_id) is None:
             raise NotFoundError(f"no document with id '{doc_id}' (see `kb list`)")
         rows = self.db.execute(
-            """SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url
+            """SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
+                   d.status, d.status_date, d.status_note, d.replaced_by
                FROM passages p JOIN documents d USING (doc_id)
                WHERE p.doc_id=? ORDER BY p.ordinal""", (doc_id,)).fetchall()
         return [_passage(row) for row in rows]
@@ -188,7 +211,8 @@ class Catalogue:
             return {}
         marks = ",".join("?" * len(vector_ids))
         rows = self.db.execute(
-            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url
+            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
+                   d.status, d.status_date, d.status_note, d.replaced_by
                 FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
                 WHERE p.vector_id IN ({marks})""", vector_ids).fetchall()
         return {row["vector_id"]: _passage(row) for row in rows}
@@ -199,7 +223,8 @@ class Catalogue:
             return {}
         marks = ",".join("?" * len(passage_ids))
         rows = self.db.execute(
-            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url
+            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
+                       d.status, d.status_date, d.status_note, d.replaced_by
                 FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
                 WHERE p.passage_id IN ({marks})""", passage_ids).fetchall()
         return {row["passage_id"]: _passage(row) for row in rows}
@@ -319,9 +344,21 @@ class Catalogue:
         self.db.close()
 
 
+def _registry_values(source: Source) -> tuple[str, str, str, str, str]:
+    return (json.dumps(list(source.aliases), ensure_ascii=False), source.status, source.status_date,
+            source.status_note, source.replaced_by)
+
+
+def stored_aliases(document: dict) -> list[str]:
+    """The names a documents() row says people use for the document (stored as JSON)."""
+    return json.loads(document.get("aliases") or "[]")
+
+
 def _passage(row: sqlite3.Row) -> Passage:
+    # A revoked or replaced document says so with every passage cited from it.
     metadata = {key: row[key] or "" for key in
-                ("title", "issuer", "jurisdiction", "doc_type", "date", "canonical_url")}
+                ("title", "issuer", "jurisdiction", "doc_type", "date", "canonical_url",
+                 "status", "status_date", "status_note", "replaced_by")}
     return Passage(
         passage_id=row["passage_id"], doc_id=row["doc_id"], title=row["title"],
         locator=row["locator"], url=row["url"], text=row["text"],

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import click
 
-from kb.config import Settings, load_settings
+from kb.api import BACKENDS, DIAGNOSIS_DEPTH, PARSERS, KnowledgeBase, SearchFilters, checked_date, checked_question
 from kb.errors import KbError, UsageError
 
 EXAMPLES = """
@@ -49,15 +49,9 @@ def cli(ctx, home):
     ctx.obj = {"home": home}
 
 
-def settings_from(ctx, **overrides) -> Settings:
-    """Settings for this command, with the group's --home applied."""
-    return load_settings(home=ctx.obj.get("home"), **overrides)
-
-
-def open_store(settings: Settings):
-    from kb.store import Store
-
-    return Store(settings)
+def open_kb(ctx, **overrides) -> KnowledgeBase:
+    """The knowledge base of this command, with the group's --home applied."""
+    return KnowledgeBase.open(ctx.obj.get("home"), **overrides)
 
 
 def print_json(data) -> None:
@@ -82,27 +76,16 @@ def ingest(ctx, mirror, only, force, as_json):
     A document that fails is reported and keeps its previous version; the others go on. With a
     mirror, registry documents the mirror lacks are skipped with a notice.
     """
-    from ingest.pipeline import Pipeline
     from kb.progress import IngestProgress
 
-    settings = settings_from(ctx, mirror=mirror)
-    store = open_store(settings)
-    with store.writing(), IngestProgress(enabled=not as_json) as progress:
-        results = Pipeline(settings, store, on_event=progress.handle).ingest(list(only), force=force)
+    with open_kb(ctx, mirror=mirror) as kb, IngestProgress(enabled=not as_json) as progress:
+        report = kb.ingest(only, force=force, on_event=progress.handle)
     if as_json:
-        print_json([asdict(result) for result in results])
+        print_json(report.to_json())
     else:
-        click.echo(summary(results))
-    if any(result.status == "failed" for result in results):
+        click.echo(report.summary())  # each document's line was shown as it finished
+    if report.failed:
         sys.exit(1)
-
-
-def summary(results) -> str:
-    """The totals of an ingest in one line (each document's line was shown as it finished)."""
-    counts = {status: sum(r.status == status for r in results)
-              for status in ("ingested", "unchanged", "skipped", "failed")}
-    passages = sum(r.passages for r in results if r.status in ("ingested", "unchanged"))
-    return ", ".join(f"{n} {status}" for status, n in counts.items()) + f"; {passages} passages live"
 
 
 # add / remove ------------------------------------------------------------------------------------
@@ -116,7 +99,7 @@ def summary(results) -> str:
 @click.option("--doc-type", default="", help='e.g. "regulation", "guidance", "web_page".')
 @click.option("--date", default="", help="Date of the text, YYYY-MM-DD.")
 @click.option("--url", default="", help="Official URL to link passages to (for a local file).")
-@click.option("--parser", type=click.Choice(["eurlex", "pdf", "markdown", "html", "text"]),
+@click.option("--parser", type=click.Choice(PARSERS),
               help="Force a parser instead of detecting the format.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -126,19 +109,15 @@ def add(ctx, target, doc_id, title, issuer, jurisdiction, doc_type, date, url, p
     The file is copied into the data directory and re-ingested with the rest by `kb ingest`.
     If anything fails, nothing is added.
     """
-    from ingest.pipeline import Pipeline, add_document
-
     check_date(date)
-    settings = settings_from(ctx)
-    store = open_store(settings)
-    with store.writing():
-        result = add_document(Pipeline(settings, store), target, doc_id=doc_id or "",
-                              title=title or "", issuer=issuer, jurisdiction=jurisdiction,
-                              doc_type=doc_type, date=date, url=url, parser=parser or "")
+    with open_kb(ctx) as kb:
+        result = kb.add(target, doc_id=doc_id or "", title=title or "", issuer=issuer,
+                        jurisdiction=jurisdiction, doc_type=doc_type, date=date, url=url,
+                        parser=parser or "")
     if as_json:
         print_json(asdict(result))
     else:
-        click.echo(f"added {result.doc_id}: {result.passages} passages")
+        click.echo(result.summary())
 
 
 def check_date(date: str) -> None:
@@ -156,12 +135,8 @@ def check_date(date: str) -> None:
 @click.pass_context
 def remove(ctx, doc_id):
     """Remove a document and its passages from the knowledge base."""
-    from ingest.pipeline import Pipeline, remove_document
-
-    settings = settings_from(ctx)
-    store = open_store(settings)
-    with store.writing():
-        click.echo(remove_document(Pipeline(settings, store), doc_id))
+    with open_kb(ctx) as kb:
+        click.echo(kb.remove(doc_id))
 
 
 # doctor ------------------------------------------------------------------------------------------
@@ -177,14 +152,8 @@ def doctor(ctx, repair, as_json):
     Prints one line per problem found (and repaired, with --repair). Exit code 0 when the
     knowledge base is healthy, 1 when problems remain.
     """
-    from kb import doctor as checkup
-    from kb.embedding import Embedder
-
-    settings = settings_from(ctx)
-    store = open_store(settings)
-    with store.writing():  # a command at work would look like damage
-        health = (checkup.repair(store, lambda: Embedder(settings)) if repair
-                  else checkup.check(store))
+    with open_kb(ctx) as kb:
+        health = kb.doctor(repair=repair)
     if as_json:
         print_json(health.to_json())
     else:
@@ -195,30 +164,25 @@ def doctor(ctx, repair, as_json):
 
 # list / show -------------------------------------------------------------------------------------
 
-DOC_FIELDS = ("doc_id", "title", "issuer", "jurisdiction", "doc_type", "date", "canonical_url",
-              "origin", "passages", "sha256", "fetched_at", "final_url", "content_type",
-              "fetched_from", "parser", "ingested_at")
-
-
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (one object per document).")
 @click.pass_context
 def list_documents(ctx, as_json):
     """List the indexed documents with their metadata and passage counts."""
-    store = open_store(settings_from(ctx))
-    documents = [{key: doc.get(key) for key in DOC_FIELDS} for doc in store.catalogue.documents()]
+    with open_kb(ctx) as kb:
+        documents = kb.documents()
     if as_json:
-        print_json(documents)
+        print_json([doc.to_json() for doc in documents])
         return
     if not documents:
         click.echo("No documents yet. Run `kb ingest` (add --mirror DIR when offline).")
         return
-    width = max(len(doc["doc_id"]) for doc in documents)
+    width = max(len(doc.doc_id) for doc in documents)
     click.echo(f"{'ID':<{width}}  {'PASSAGES':>8}  {'JURISD.':<13}  {'DATE':<10}  TITLE")
     for doc in documents:
-        title = doc["title"] if len(doc["title"]) <= 70 else doc["title"][:69] + "…"
-        click.echo(f"{doc['doc_id']:<{width}}  {doc['passages']:>8}  {doc['jurisdiction'] or '':<13}  "
-                   f"{doc['date'] or '':<10}  {title}")
+        title = doc.title if len(doc.title) <= 70 else doc.title[:69] + "…"
+        click.echo(f"{doc.doc_id:<{width}}  {doc.passages:>8}  {doc.jurisdiction:<13}  "
+                   f"{doc.date:<10}  {title}")
 
 
 @cli.command()
@@ -231,16 +195,10 @@ def show(ctx, doc_id, locator, as_json):
 
     A locator includes everything inside it: "Article 5" shows Article 5(1)(a) to 5(8).
     """
-    from kb.errors import NotFoundError
-    from kb.search import matches_locator
-
-    store = open_store(settings_from(ctx))
-    passages = store.catalogue.passages(doc_id)
-    document = store.catalogue.document(doc_id)
+    with open_kb(ctx) as kb:
+        passages = kb.passages(doc_id, locator or "")
+        document = kb.document(doc_id)
     if locator:
-        passages = [p for p in passages if matches_locator(p.locator, locator)]
-        if not passages:
-            raise NotFoundError(f"'{locator}' not found in {doc_id}; `kb show {doc_id}` lists its locators")
         if as_json:
             print_json([p.to_dict() for p in passages])
             return
@@ -249,12 +207,11 @@ def show(ctx, doc_id, locator, as_json):
             click.echo(passage.text + "\n")
         return
     if as_json:
-        print_json({**{key: document.get(key) for key in DOC_FIELDS},
-                    "locators": list(dict.fromkeys(p.locator for p in passages))})
+        print_json({**document.to_json(), "locators": list(dict.fromkeys(p.locator for p in passages))})
         return
-    click.secho(document["title"], bold=True)
-    click.echo(f"{document['canonical_url']}\n{document['passages']} passages; "
-               f"fetched {document['fetched_at']} ({document['fetched_from']}), sha256 {document['sha256'][:12]}…")
+    click.secho(document.title, bold=True)
+    click.echo(f"{document.canonical_url}\n{document.passages} passages; "
+               f"fetched {document.fetched_at} ({document.fetched_from}), sha256 {document.sha256[:12]}…")
     click.echo(", ".join(dict.fromkeys(p.locator for p in passages)))
 
 
@@ -276,9 +233,7 @@ def filter_options(command):
     return command
 
 
-def make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until):
-    from kb.search import SearchFilters
-
+def make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until) -> SearchFilters:
     return SearchFilters(doc_ids=tuple(doc_ids), jurisdiction=jurisdiction, issuer=issuer,
                          doc_type=doc_type, since=since, until=until)
 
@@ -297,15 +252,11 @@ def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, 
     QUERY can be a question in everyday words or name a provision ("Art. 22 GDPR",
     "Recital 47", "Annex III point 4"): a named provision comes first.
     """
-    from kb.embedding import Embedder
-    from kb.search import search as run_search
-
-    settings = settings_from(ctx)
-    if not query.strip():
+    if not query.strip():  # before the model loads
         raise UsageError("the search query is empty; ask a question or name a provision")
-    store = open_store(settings)
-    results = run_search(store, Embedder(settings), query, k=k, max_per_doc=max_per_doc,
-                         filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
+    with open_kb(ctx) as kb:
+        results = kb.search(query, k=k, max_per_doc=max_per_doc,
+                            filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
     if as_json:
         print_json([hit.to_json() for hit in results.hits])
         return
@@ -325,8 +276,12 @@ def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, 
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False))
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--sweep", is_flag=True,
+              help="Try fusion weights on these questions and print the best found and its gain.")
+@click.option("--write", is_flag=True,
+              help="With --sweep: save the best weights in this data directory's config.toml.")
 @click.pass_context
-def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json, sweep, write):
     """Measure retrieval on a question file (JSON lines with gold doc_id and locators).
 
     Prints recall@1/5/10, MRR@10, how often unanswerable questions are flagged "no good match",
@@ -337,13 +292,12 @@ def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, unt
     """
     from pathlib import Path
 
-    from kb.embedding import Embedder
-    from kb.evaluate import evaluate as run_eval
-    from kb.evaluate import load_questions
-
-    settings = settings_from(ctx)
-    report = run_eval(open_store(settings), Embedder(settings), load_questions(Path(questions)),
-                      make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
+    filters = make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until)
+    with open_kb(ctx) as kb:
+        if sweep or write:
+            click.echo(kb.sweep_fusion(Path(questions), filters, as_json=as_json, write=write))
+            return
+        report = kb.evaluate(Path(questions), filters)
     if as_json:
         print_json(asdict(report))
         return
@@ -364,8 +318,6 @@ def evaluate(ctx, questions, doc_ids, jurisdiction, issuer, doc_type, since, unt
 
 def rank_text(rank: int | None) -> str:
     """"rank 4", or how far down the passage was looked for in vain."""
-    from kb.evaluate import DIAGNOSIS_DEPTH
-
     return f"rank {rank}" if rank else f"not in the first {DIAGNOSIS_DEPTH}"
 
 
@@ -377,7 +329,7 @@ def similarity_text(value: float | None) -> str:
 
 @cli.command()
 @click.argument("question")
-@click.option("--backend", type=click.Choice(["llama-cpp", "openai", "extractive"]),
+@click.option("--backend", type=click.Choice(BACKENDS),
               help="Who writes the answer (default: KB_LLM_BACKEND, else llama-cpp): the packaged "
                    "local model, an OpenAI-compatible server (KB_LLM_BASE_URL, KB_LLM_MODEL), or "
                    "no model (quotes from the passages).")
@@ -398,19 +350,15 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
     answer quotes the passages instead (mode "extractive"). When the corpus does not cover the
     question, the answer says so (mode "abstained") and lists the nearest passages.
     """
-    from kb.answers import ask_stream, checked_date, checked_question
-    from kb.embedding import Embedder
-
-    settings = settings_from(ctx)
-    question = checked_question(question)  # before the models load
+    question = checked_question(question)  # before anything is opened or loaded
     as_of = checked_date(as_of)
-    store = open_store(settings)
-    stream = ask_stream(store, Embedder(settings), question, backend=backend, k=k,
-                        filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until),
-                        as_of=as_of)
-    for piece in stream:
-        if not as_json:
-            click.echo(piece, nl=False)
+    with open_kb(ctx) as kb:
+        stream = kb.ask_stream(question, backend=backend, k=k,
+                               filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until),
+                               as_of=as_of)
+        for piece in stream:
+            if not as_json:
+                click.echo(piece, nl=False)
     answer = stream.answer
     if as_json:
         print_json(answer.to_json())

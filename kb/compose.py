@@ -172,9 +172,10 @@ def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set
     index = catalogue.facts.defined_terms(doc_ids)
     chosen = []
     for citation in citations:
-        own = {key for key, found in index.items() if any(d.passage_id.startswith(citation.passage.doc_id + ":") for d in found)}
+        prefix = citation.passage.doc_id + ":"
+        own = {key for key, found in index.items() if any(d.passage_id.startswith(prefix) for d in found)}
         for key in terms_in(citation.quote, own):
-            definition = next(d for d in index[key] if d.passage_id.startswith(citation.passage.doc_id + ":"))
+            definition = next(d for d in index[key] if d.passage_id.startswith(prefix))
             if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d, _ in chosen):
                 chosen.append((definition, citation.passage.doc_id))
     passages = catalogue.passages_by_id([d.passage_id for d, _ in chosen[:DEFINITIONS_MAX]])

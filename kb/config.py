@@ -6,6 +6,7 @@ variables, then the TOML file (`KB_CONFIG`, default `<KB_HOME>/config.toml`), th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
         description="Password for corpus changes in the app when it listens beyond localhost.")
 
     # Embedding and chunking
+    embed_backend: str = Field(
+        default="sentence-transformers", pattern="^(sentence-transformers|hash)$",
+        description="Who embeds: sentence-transformers (the model in KB_EMBED_MODEL), or hash "
+                    "(deterministic word hashing, no meaning: the fast test tier only).")
     embed_model: str = Field(default="", description="Sentence-transformers model folder; '' = packaged MiniLM.")
     embed_batch_size: int = Field(default=32, gt=0)
     max_passage_tokens: int = Field(
@@ -79,6 +84,13 @@ class Settings(BaseSettings):
     keyword_weight: float = Field(default=0.7, ge=0, description="Weight of keyword (BM25) ranks in fusion.")
     rrf_k: int = Field(default=10, gt=0, description="Reciprocal rank fusion constant (smaller: top ranks count more).")
     candidates: int = Field(default=50, gt=0, description="Candidates taken from each retriever before fusion.")
+    rerank_weight: float = Field(
+        default=2.0, ge=0,
+        description="How far keyword scores re-order the best fused candidates, times the share of "
+                    "the top agreement_depth passages both rankings hold (0: fused ranks only).")
+    rerank_candidates: int = Field(default=30, gt=0, description="Fused candidates re-ranked by keyword score.")
+    agreement_depth: int = Field(
+        default=10, gt=0, description="Top passages of each ranking compared to measure their agreement.")
     other_document_weight: float = Field(
         default=0.5, ge=0, le=1,
         description="When a query names documents (GDPR, NIST, OECD...), the scores of other "
@@ -158,11 +170,48 @@ class Settings(BaseSettings):
         return self.home / "documents"
 
 
+def settings_file(home: Path | str | None) -> Path | None:
+    """The TOML settings file: KB_CONFIG, else config.toml in the data directory."""
+    config_file = os.environ.get("KB_CONFIG") or (Path(home) / "config.toml" if home else None)
+    return Path(config_file).expanduser() if config_file else None
+
+
+def save_settings(home: Path, values: dict[str, float | int | str | bool]) -> Path:
+    """Write settings into the data directory's settings file, keeping the keys already there;
+    a data directory's own tuned weights then apply to every command run on it."""
+    unknown = [name for name in values if name not in Settings.model_fields]
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(unknown)}")
+    path = settings_file(home) or Path(home) / "config.toml"
+    current: dict = {}
+    if path.is_file():
+        try:
+            current = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    current.update(values)
+    lines = []
+    for name, value in current.items():
+        if isinstance(value, bool):
+            lines.append(f"{name} = {str(value).lower()}")
+        elif isinstance(value, (int, float)):
+            lines.append(f"{name} = {value!r}")
+        elif isinstance(value, str):
+            lines.append(f"{name} = {json.dumps(value)}")
+        else:
+            raise ConfigError(f"{path}: '{name}' is not a plain value; edit that file by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
 def load_settings(**overrides) -> Settings:
     """Build the settings from overrides, the environment and the TOML file."""
     file_values: dict = {}
     home = overrides.get("home") or os.environ.get("KB_HOME")
-    config_file = os.environ.get("KB_CONFIG") or (Path(home) / "config.toml" if home else None)
+    config_file = settings_file(home)
     if config_file and Path(config_file).expanduser().is_file():
         try:
             file_values = tomllib.loads(Path(config_file).expanduser().read_text(encoding="utf-8"))

@@ -72,9 +72,7 @@ def check(store: Store) -> Health:
     catalogue = store.catalogue
     documents = {doc["doc_id"]: doc for doc in catalogue.documents()}
     live_ids = catalogue.live_vector_ids()
-    stored = store.collection.get(include=["metadatas"])
-    vector_docs = {vid: (meta or {}).get("doc_id", "?")
-                   for vid, meta in zip(stored["ids"], stored["metadatas"])}
+    vector_docs = store.vector_documents()
     findings = _vector_findings(documents, live_ids, vector_docs)
     findings += _model_findings(store, documents)
     findings += _keyword_findings(store, {vid for ids in live_ids.values() for vid in ids})
@@ -91,7 +89,7 @@ def repair(store: Store, embedder_factory) -> Health:
     embedder = functools.cache(embedder_factory)  # loaded once, and only if something needs it
     for finding in repaired:
         if finding.problem == "orphan-vectors":
-            store.collection.delete(ids=finding.vector_ids)
+            store.delete_vectors(finding.vector_ids)
         elif finding.problem == "missing-vectors":
             _reembed(store, embedder(), finding.doc_id, set(finding.vector_ids))
         elif finding.problem == "keyword-index":
@@ -139,11 +137,10 @@ def _model_findings(store: Store, documents: dict[str, dict]) -> list[Finding]:
                 "embed-model", f"'{doc_id}' was embedded with {doc['embed_model']} but the "
                 f"configured model is {configured}; run `kb ingest --force --only {doc_id}`",
                 doc_id, repairable=False))
-    sample = store.collection.get(limit=1, include=["embeddings"])["embeddings"]
-    expected = model_dimension(store.settings)
-    if sample is not None and len(sample) and expected and len(sample[0]) != expected:
+    stored, expected = store.vector_dimension(), model_dimension(store.settings)
+    if stored and expected and stored != expected:
         findings.append(Finding(
-            "dimension", f"the vector store holds {len(sample[0])}-dimensional vectors but "
+            "dimension", f"the vector store holds {stored}-dimensional vectors but "
             f"{configured} makes {expected}-dimensional ones; delete {store.settings.chroma_path} "
             "and run `kb ingest --force`", repairable=False))
     return findings

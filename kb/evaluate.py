@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.config import save_settings
 from kb.embedding import Embedder
 from kb.errors import UsageError
 from kb.search import SearchFilters, matches_locator, search
@@ -109,8 +111,9 @@ def is_gold(passage: Passage, question: Question) -> bool:
 
 
 def evaluate(store: Store, embedder: Embedder, questions: list[Question],
-             filters: SearchFilters | None = None) -> EvalReport:
-    """Run every question through search and measure."""
+             filters: SearchFilters | None = None, diagnose: bool = True) -> EvalReport:
+    """Run every question through search and measure; `diagnose` finds where each missed gold
+    passage sits in the rankings before fusion."""
     search(store, embedder, "warm-up query", k=1)  # first-call costs are not search latency
     ranks: list[int | None] = []
     flagged_unanswerable = flagged_answerable = 0
@@ -131,7 +134,7 @@ def evaluate(store: Store, embedder: Embedder, questions: list[Question],
             misses.append({"id": question.id, "question": question.question, "rank": rank,
                            "gold": f"{question.doc_id} {', '.join(question.locators)}",
                            "first": f"{first.doc_id} {first.locator}" if first else None,
-                           **gold_ranks(store, embedder, question, filters)})
+                           **(gold_ranks(store, embedder, question, filters) if diagnose else {})})
     answerable = len(ranks) or 1
     unanswerable = len(questions) - len(ranks)
     latencies.sort()
@@ -146,3 +149,96 @@ def evaluate(store: Store, embedder: Embedder, questions: list[Question],
         latency_p50_ms=statistics.median(latencies),
         latency_p95_ms=latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))],
         longest_hit_chars=longest, misses=misses)
+
+
+# Sweep: the fusion weights that suit a data directory's own questions -----------------------------
+
+SWEEP_KEYWORD_WEIGHTS = (0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)  # against a meaning weight of 1
+SWEEP_SETTINGS = ("dense_weight", "keyword_weight")
+
+
+@dataclass
+class SweepReport:
+    questions: int  # answerable questions measured
+    current: dict[str, float]  # the settings in force, with their recall@5 and MRR@10
+    best: dict[str, float]  # the best weights found, with theirs
+    tried: list[dict[str, float]]
+
+    @property
+    def gain(self) -> dict[str, float]:
+        return {name: round(self.best[name] - self.current[name], 4) for name in ("recall_at_5", "mrr_at_10")}
+
+
+class _RememberingEmbedder:
+    """The embedder with each query encoded once: a sweep asks the same questions many times."""
+
+    def __init__(self, embedder: Embedder):
+        self._embedder = embedder
+        self._queries: dict[str, list[float]] = {}
+
+    def embed_query(self, query: str) -> list[float]:
+        if query not in self._queries:
+            self._queries[query] = self._embedder.embed_query(query)
+        return self._queries[query]
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+
+@contextmanager
+def settings_applied(store: Store, **values: float):
+    """Search with these settings in place of the store's own, for the duration."""
+    previous = store.settings
+    store.settings = previous.model_copy(update=values)
+    try:
+        yield
+    finally:
+        store.settings = previous
+
+
+def sweep(store: Store, embedder: Embedder, questions: list[Question],
+          keyword_weights: tuple[float, ...] = SWEEP_KEYWORD_WEIGHTS,
+          filters: SearchFilters | None = None) -> SweepReport:
+    """Measure each keyword weight (meaning weight 1) on the questions; best by MRR@10, then
+    recall@5. Changes nothing stored."""
+    remembering = _RememberingEmbedder(embedder)
+
+    def measure(values: dict[str, float]) -> dict[str, float]:
+        with settings_applied(store, **values):
+            report = evaluate(store, remembering, questions, filters, diagnose=False)  # type: ignore[arg-type]
+        return {**values, "recall_at_5": round(report.recall_at_5, 4), "mrr_at_10": round(report.mrr_at_10, 4)}
+
+    current = measure({name: getattr(store.settings, name) for name in SWEEP_SETTINGS})
+    tried = [measure({"dense_weight": 1.0, "keyword_weight": weight}) for weight in keyword_weights]
+    best = max([current, *tried], key=lambda row: (row["mrr_at_10"], row["recall_at_5"]))
+    return SweepReport(questions=sum(q.answerable for q in questions), current=current, best=best, tried=tried)
+
+
+def sweep_and_report(store: Store, embedder: Embedder, questions: list[Question],
+                     filters: SearchFilters | None = None, as_json: bool = False, write: bool = False) -> str:
+    """`kb eval FILE --sweep [--write]`: the sweep as text (or JSON); with `write`, the best
+    weights saved in the data directory's settings file when they gain anything."""
+    report = sweep(store, embedder, questions, filters=filters)
+    best = {name: report.best[name] for name in SWEEP_SETTINGS}
+    gains = report.gain
+    written = None
+    if write and (gains["mrr_at_10"] > 0 or gains["recall_at_5"] > 0):
+        written = save_settings(store.settings.home, best)
+    if as_json:
+        return json.dumps({"current": report.current, "best": report.best, "gain": gains,
+                           "tried": report.tried, "written": str(written) if written else None}, indent=2)
+    lines = ["keyword weight (meaning 1)   recall@5   MRR@10"]
+    for row in [report.current, *report.tried]:
+        label = f"{row['keyword_weight']:g}" + (f" / meaning {row['dense_weight']:g}" if row["dense_weight"] != 1 else "")
+        mark = "  (now)" if row is report.current else ""
+        lines.append(f"{label:<28} {row['recall_at_5']:>8.3f} {row['mrr_at_10']:>8.3f}{mark}")
+    lines.append(f"best: dense_weight {best['dense_weight']:g}, keyword_weight {best['keyword_weight']:g}; "
+                 f"gain recall@5 {gains['recall_at_5']:+.3f}, MRR@10 {gains['mrr_at_10']:+.3f} "
+                 f"on these {report.questions} questions")
+    if written:
+        lines.append(f"written to {written}")
+    elif write:
+        lines.append("nothing written: no weight does better than the settings in force")
+    else:
+        lines.append("nothing written (add --write to keep these weights for this data directory)")
+    return "\n".join(lines)

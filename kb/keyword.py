@@ -49,6 +49,7 @@ class KeywordIndex:
     def __init__(self, folder: Path):
         self.folder = folder
         self._loaded: tuple[int, object, list[str]] | None = None  # (generation, bm25, vector ids)
+        self._positions: tuple[list[str], dict[str, int]] | None = None  # (those ids, id -> position)
 
     def built_generation(self) -> int | None:
         """The catalogue generation of the saved build, or None when there is none."""
@@ -115,6 +116,22 @@ class KeywordIndex:
         vocabulary = retriever.vocab_dict if retriever is not None else {}
         return [word for word, stems in zip(words, tokenize(words))
                 if stems and not any(stem in vocabulary for stem in stems)]
+
+    def scores(self, query: str, vector_ids: list[str]) -> dict[str, float]:
+        """BM25 score of each of `vector_ids` for the query (0 for ids not in the live build)."""
+        with _lock:
+            _, retriever, all_ids = self._load()
+        if retriever is None or not vector_ids:
+            return dict.fromkeys(vector_ids, 0.0)
+        if self._positions is None or self._positions[0] is not all_ids:
+            self._positions = (all_ids, {vector_id: i for i, vector_id in enumerate(all_ids)})
+        positions = self._positions[1]
+        tokens = [token for token in tokenize([query])[0] if token in retriever.vocab_dict]
+        if not tokens:
+            return dict.fromkeys(vector_ids, 0.0)
+        every = retriever.get_scores(tokens)
+        return {vector_id: float(every[positions[vector_id]]) if vector_id in positions else 0.0
+                for vector_id in vector_ids}
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """(vector id, BM25 score) of the best k passages; `allowed` limits the documents."""

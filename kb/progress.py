@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from kb.types import (DocumentDone, IngestDone, IngestStarted, ModelLoading, PassagesEmbedded,
+                      ProgressEvent, StageStarted)
 
 
 class IngestProgress:
@@ -15,8 +18,9 @@ class IngestProgress:
             TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=Console(stderr=True), transient=False,
             disable=not enabled)
-        self.documents = None
-        self.passages = None
+        # Created by the "start" event; the pipeline sends it before any other.
+        self.documents = TaskID(-1)
+        self.passages = TaskID(-1)
 
     def __enter__(self):
         self.progress.__enter__()
@@ -25,22 +29,22 @@ class IngestProgress:
     def __exit__(self, *exc):
         return self.progress.__exit__(*exc)
 
-    def handle(self, event: str, info: dict) -> None:
+    def handle(self, event: ProgressEvent) -> None:
         """Pipeline event handler."""
-        if event == "start":
-            self.documents = self.progress.add_task("documents", total=info["total"])
+        if isinstance(event, IngestStarted):
+            self.documents = self.progress.add_task("documents", total=event.total)
             self.passages = self.progress.add_task("passages", total=None, visible=False)
-        elif event == "loading-model":
+        elif isinstance(event, ModelLoading):
             self.progress.update(self.documents, description="loading the embedding model")
-        elif event == "document":
-            self.progress.update(self.documents, description=f"{info['doc_id']}: {info['stage']}")
-            if info["stage"] == "embedding":
-                self.progress.reset(self.passages, total=info["passages"], visible=True,
-                                    description=f"embedding {info['doc_id']}")
-        elif event == "embedded":
-            self.progress.update(self.passages, completed=info["done"])
-        elif event == "result":
-            result = info["result"]
+        elif isinstance(event, StageStarted):
+            self.progress.update(self.documents, description=f"{event.doc_id}: {event.stage}")
+            if event.stage == "embedding":
+                self.progress.reset(self.passages, total=event.passages, visible=True,
+                                    description=f"embedding {event.doc_id}")
+        elif isinstance(event, PassagesEmbedded):
+            self.progress.update(self.passages, completed=event.done)
+        elif isinstance(event, DocumentDone):
+            result = event.result
             self.progress.advance(self.documents)
             self.progress.update(self.passages, visible=False)
             if result.status in ("ingested", "unchanged"):
@@ -50,5 +54,5 @@ class IngestProgress:
                 detail, style = result.message, ("red" if result.status == "failed" else "yellow")
             self.progress.console.print(f"  {result.status:>9}  {result.doc_id}: {detail}",
                                         style=style, markup=False, highlight=False)
-        elif event == "done":
+        elif isinstance(event, IngestDone):
             self.progress.update(self.documents, description="done")

@@ -1,8 +1,13 @@
 """Legal references in a question: "Art. 6 (1) lit. a GDPR" -> Article 6(1)(a) of document "gdpr".
 
 Pure text handling, no I/O. Locators come out spelled the way passages spell them (see
-ingest/parsers/eurlex_tree.py), so search can look them up as they are; `parent_locators` gives
-the fallbacks for a document whose passages are split more coarsely than the question.
+ingest/parsers/eurlex_tree.py and the PDF parser), so search can look them up as they are:
+EUR-Lex "Article 6(1)(a)", "Recital 47", "Annex III, point 4"; numbered paragraphs of guidelines
+and white papers "paragraph 17"; sections "Section 3(b)(ii)" and the executive order's
+"Sec. 4.2(a)(i)"; "Appendix I"; the GPAI code's "Commitment 1", "Measure 1.3", "Recital (a)";
+NIST's "GOVERN 1.1" and "GV-1.1-001"; the OECD's "Principle 1.3" and "Recommendation 2.1".
+`parent_locators` gives the fallbacks for a document whose passages are split more coarsely
+than the question, or that spells a section the other way ("Sec." / "Section").
 """
 
 from __future__ import annotations
@@ -42,13 +47,36 @@ class _Item(NamedTuple):
 # the normalised text are spans of the query.
 _SAME_LENGTH = str.maketrans({"\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
-KEYWORD = re.compile(
-    r"\b(?:(?P<article>articles?|arts?)|(?P<recital>recitals?|recs?)|(?P<annex>annex(?:es)?))(?![a-z])\.?\s*",
-    re.IGNORECASE)
+KEYWORD = re.compile(r"""\b(?:
+    (?P<article>articles?|arts?) | (?P<recital>recitals?|recs?) | (?P<annex>annex(?:es)?)
+  | (?P<paragraph>paragraphs?|paras?) | (?P<section>sections?|sects?) | (?P<sec>secs?)
+  | (?P<appendix>appendix|appendices|appendixes) | (?P<commitment>commitments?) | (?P<measure>measures?)
+  | (?P<principle>principles?) | (?P<recommendation>recommendations?) | (?P<function>govern|map|manage)
+)(?![a-z])\.?\s*""", re.IGNORECASE | re.VERBOSE)
 ARTICLE_NUMBER = re.compile(r"0*([1-9]\d{0,2}[a-z]?)(?![\w/])", re.IGNORECASE)
-RECITAL_NUMBER = re.compile(r"\(\s*(\d{1,3})\s*\)|(\d{1,3})(?![\w/])")
+# The GPAI code letters its recitals: "Recital (a)".
+RECITAL_NUMBER = re.compile(r"\(\s*(\d{1,3}|[a-z])\s*\)|(\d{1,3})(?![\w/])", re.IGNORECASE)
+# Numbers of the other kinds; none may run on into a longer dotted number ("4.2" is not "4").
+NOT_LONGER = r"(?![\w/]|\.\d)"
+PLAIN_NUMBER = re.compile(r"\(\s*(\d{1,3})\s*\)|(\d{1,3})" + NOT_LONGER)  # paragraph 17, (17)
+SECTION_NUMBER = re.compile(r"(\d{1,2}(?:\.\d{1,2}){0,3})" + NOT_LONGER)  # 3, 4.2, 3.1.2
+DOTTED_NUMBER = re.compile(r"(\d{1,2}\.\d{1,2})" + NOT_LONGER)  # Measure 1.3, GOVERN 1.1, Principle 1.3
+APPENDIX_LABEL = re.compile(r"(?=[a-z\d])([ivx]{1,4}|[a-z]|\d{1,2})(?![\w/])", re.IGNORECASE)
+# NIST AI 600-1 action ids: "GV-1.1-001" (GOVERN 1.1), "MP-", "MS-", "MG-".
+ACTION_ID = re.compile(r"(?<![\w-])(GV|MP|MS|MG)-(\d{1,2}\.\d{1,2})-(\d{3})(?![\w-])", re.IGNORECASE)
+FUNCTIONS = {"GV": "GOVERN", "MP": "MAP", "MS": "MEASURE", "MG": "MANAGE"}
+# "paragraph 1 of Article 6", "Section A of Annex I": a part of the provision that follows, which
+# reads it as its prefix.
+PART_OF_NEXT = re.compile(r"\s*,?\s*of\s+(?:the\s+)?(?:articles?|arts?|annex|recitals?|sections?|secs?)(?![a-z])",
+                          re.IGNORECASE)
+NESTED_KINDS = ("paragraph", "section", "sec")
+EUR_LEX_KINDS = ("article", "recital", "annex")
 # Annexes run to roman numeral 39 at most; a stricter numeral keeps words like "civil" out.
 ANNEX_NUMBER = re.compile(r"(?=[ivx\d])(x{0,3}(?:ix|iv|v?i{0,3})|[1-9]\d?)(?![\w/])", re.IGNORECASE)
+NUMBERS = {"article": ARTICLE_NUMBER, "recital": RECITAL_NUMBER, "annex": ANNEX_NUMBER, "paragraph": PLAIN_NUMBER,
+           "section": SECTION_NUMBER, "sec": SECTION_NUMBER, "appendix": APPENDIX_LABEL,
+           "commitment": PLAIN_NUMBER, "measure": DOTTED_NUMBER, "principle": DOTTED_NUMBER,
+           "recommendation": DOTTED_NUMBER, "function": DOTTED_NUMBER}
 LIST_SEPARATOR = re.compile(r"\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or)\s+|&\s*)", re.IGNORECASE)
 SUBDIVISION = re.compile(r"""
     \s*\(\s*(?P<bracketed>\d{1,3}[a-z]?|[a-z]{1,4})\s*\)                      # (1) (a) (iv)
@@ -70,6 +98,11 @@ BRACKET = re.compile(r"\(\s*(\w{1,4})\s*\)")
 # Steps up a locator: "point 1(a)" -> "point 1" (but "point (a)" is one label), "point 3.1" -> "point 3".
 LAST_BRACKET = re.compile(r"\S\([^()]*\)$")
 DOTTED_POINT = re.compile(r", point \d+(?:\.\d+)+$")
+# "Section 4.2" -> "Section 4", "GOVERN 1.1" is a subcategory of no stored parent; a GPAI measure
+# belongs to the commitment of its first number ("Measure 1.3" -> "Commitment 1").
+DOTTED_SECTION = re.compile(r"^(Section|Sec\.) \d+(?:\.\d+)+$")
+MEASURE = re.compile(r"^Measure (\d+)\.\d+$")
+OTHER_SPELLING = {"Sec. ": "Section ", "Section ": "Sec. "}
 # Between a provision and the document name after it ("Article 5 of the AI Act", "Article 22 (GDPR)")
 # or before it ("GDPR Art. 22", "the GDPR's Article 22").
 ATTACHED_AFTER = re.compile(r"\s*[,(]?\s*(?:(?:of|in|under|from)\s+(?:the\s+)?)?", re.IGNORECASE)
@@ -85,30 +118,51 @@ def find_references(query: str, aliases: dict[str, str]) -> list[Reference]:
     for keyword in KEYWORD.finditer(text):
         if keyword.start() < floor or any(m.start <= keyword.start() < m.end for m in mentions):
             continue
-        items = _read_group(text, keyword, floor)
-        if not items:
+        kind = _kind(keyword)
+        items = _read_group(text, keyword, kind, floor)
+        if not items or (kind in NESTED_KINDS and PART_OF_NEXT.match(text, items[-1].end)):
             continue
-        kind = keyword.lastgroup
         doc_id = _document_for(text, items[0].start, items[-1].end, mentions)
-        references += [Reference(_locator(kind, item.number, item.parts), doc_id, (item.start, item.end))
+        name = keyword.group(keyword.lastgroup or "")
+        references += [Reference(_locator(kind, item.number, item.parts, name), doc_id, (item.start, item.end))
                        for item in items]
         floor = items[-1].end
-    return references
+    for action in ACTION_ID.finditer(text):
+        if not any(m.start <= action.start() < m.end for m in mentions):
+            locator = f"{action[1].upper()}-{action[2]}-{action[3]}"
+            doc_id = _document_for(text, action.start(), action.end(), mentions)
+            references.append(Reference(locator, doc_id, action.span()))
+    return sorted(references, key=lambda reference: reference.span)
 
 
 def parent_locators(locator: str) -> list[str]:
-    """The locator and its ancestors, most specific first: "Article 5(1)(f)", "Article 5(1)", "Article 5"."""
+    """The locator and its ancestors, most specific first: "Article 5(1)(f)", "Article 5(1)", "Article 5";
+    a section is followed by its other spelling ("Sec. 4.2", "Section 4.2", "Sec. 4", "Section 4")."""
     chain = [locator]
-    while True:
-        current = chain[-1]
-        if LAST_BRACKET.search(current):
-            chain.append(current[:current.rindex("(")])
-        elif DOTTED_POINT.search(current):
-            chain.append(current[:current.rindex(".")])
-        elif ", " in current:
-            chain.append(current[:current.rindex(", ")])
-        else:
-            return chain
+    while parent := _parent(chain[-1]):
+        chain.append(parent)
+    spelled = []
+    for current in chain:
+        spelled.append(current)
+        for spelling, other in OTHER_SPELLING.items():
+            if current.startswith(spelling):
+                spelled.append(other + current[len(spelling):])
+    return spelled
+
+
+def _parent(locator: str) -> str | None:
+    """The locator one step up, or None at the top."""
+    if LAST_BRACKET.search(locator):
+        return locator[:locator.rindex("(")]
+    if DOTTED_POINT.search(locator) or DOTTED_SECTION.match(locator):
+        return locator[:locator.rindex(".")]
+    if measure := MEASURE.match(locator):
+        return f"Commitment {measure[1]}"
+    if action := ACTION_ID.fullmatch(locator):
+        return f"{FUNCTIONS[action[1]]} {action[2]}"
+    if ", " in locator:
+        return locator[:locator.rindex(", ")]
+    return None
 
 
 def document_mentions(text: str, aliases: dict[str, str]) -> list[_Mention]:
@@ -134,10 +188,17 @@ def _document_for(text: str, start: int, end: int, mentions: list[_Mention]) -> 
     return chosen.doc_id if chosen else None
 
 
-def _read_group(text: str, keyword: re.Match, floor: int) -> list[_Item]:
+def _kind(keyword: re.Match) -> str:
+    """The kind of provision a keyword introduces; "MEASURE" in capitals is NIST's function, any other
+    "Measure" a measure of the GPAI code."""
+    kind = keyword.lastgroup or ""
+    return "function" if kind == "measure" and keyword.group(kind) == "MEASURE" else kind
+
+
+def _read_group(text: str, keyword: re.Match, kind: str, floor: int) -> list[_Item]:
     """The provisions after one keyword: "Arts. 5 and 6(1)" -> Article 5, Article 6(1)."""
-    kind = keyword.lastgroup
-    lists_allowed = kind != "annex" or keyword.group(kind).lower().endswith("s")  # "Annex III and I think"
+    singular = kind in ("annex", "appendix") and not keyword.group(keyword.lastgroup or "").lower().endswith("s")
+    lists_allowed = not singular  # "Annex III and I think"
     items: list[_Item] = []
     position = keyword.end()
     while item := (_read_sibling(text, position, items)
@@ -147,7 +208,7 @@ def _read_group(text: str, keyword: re.Match, floor: int) -> list[_Item]:
         if not separator:
             break
         position = separator.end()
-    if len(items) == 1:
+    if len(items) == 1 and kind in EUR_LEX_KINDS:
         prefix_start, prefix_parts = _read_prefix(text, keyword.start(), floor, kind)
         return [items[0]._replace(parts=items[0].parts + prefix_parts, start=prefix_start)]
     return [items[0]._replace(start=keyword.start()), *items[1:]] if items else []
@@ -155,22 +216,23 @@ def _read_group(text: str, keyword: re.Match, floor: int) -> list[_Item]:
 
 def _read_item(text: str, position: int, kind: str) -> _Item | None:
     """One number and its subdivisions at `position`: "6(1)(a)", "III, point 4"; None if not there."""
-    number_pattern = {"article": ARTICLE_NUMBER, "recital": RECITAL_NUMBER, "annex": ANNEX_NUMBER}[kind]
-    number = number_pattern.match(text, position)
+    number = NUMBERS[kind].match(text, position)
     if number is None:
         return None
     parts, end = [], number.end()
-    while kind != "recital":
+    while kind in ("article", "annex", "section", "sec"):
         section = ANNEX_SECTION.match(text, end) if kind == "annex" else None
         subdivision = section or SUBDIVISION.match(text, end)
+        if subdivision is None or (kind in ("section", "sec") and not subdivision["bracketed"]):
+            break  # a section's subdivisions are bracketed: "Section 3(b)(ii)"
         if section:
             parts.append(("section", f"{section['kind'].title()} {section['label'].upper()}"))
-        elif subdivision and _is_label(label := next(g for g in subdivision.groups() if g)):
+        elif _is_label(label := next(g for g in subdivision.groups() if g)):
             parts.append(("point", label.lower()))
         else:
             break
         end = subdivision.end()
-    return _Item(number.group(number.lastindex), parts, position, end)
+    return _Item(number.group(number.lastindex or 0), parts, position, end)
 
 
 def _read_sibling(text: str, position: int, items: list[_Item]) -> _Item | None:
@@ -198,10 +260,18 @@ def _read_prefix(text: str, start: int, floor: int, kind: str) -> tuple[int, lis
     return start, parts
 
 
-def _locator(kind: str, number: str, parts: list[tuple[str, str]]) -> str:
-    """The canonical locator: "Article 6(1)(a)", "Recital 47", "Annex I, Section A, point 1(a)"."""
+def _locator(kind: str, number: str, parts: list[tuple[str, str]], name: str = "") -> str:
+    """The canonical locator: "Article 6(1)(a)", "Recital 47", "Annex I, Section A, point 1(a)",
+    "Sec. 4.2(a)(i)", "paragraph 17", "Measure 1.3", "GOVERN 1.1"."""
+    brackets = "".join(f"({label})" for _, label in parts)
+    simple = {"paragraph": f"paragraph {number.lstrip('0')}", "function": f"{name.upper()} {number}", "section": f"Section {number}{brackets}",
+              "sec": f"Sec. {number}{brackets}", "appendix": f"Appendix {number.upper()}",
+              "commitment": f"Commitment {number.lstrip('0')}", "measure": f"Measure {number}",
+              "principle": f"Principle {number}", "recommendation": f"Recommendation {number}"}
+    if kind in simple:
+        return simple[kind]
     if kind == "recital":
-        return f"Recital {int(number)}"
+        return f"Recital {int(number)}" if number.isdigit() else f"Recital ({number.lower()})"
     if kind == "article":
         return f"Article {number.lower()}" + "".join(f"({label})" for _, label in parts)
     locator, has_point = f"Annex {_roman(number)}", False

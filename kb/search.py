@@ -1,7 +1,8 @@
 """Hybrid search: meaning (dense) and keywords (BM25) fused, named provisions first.
 
 1. Provisions named in the query ("Art. 22 GDPR", "Recital 47") are looked up and put first.
-2. Dense and keyword candidates are fused by reciprocal rank (weights in settings).
+2. Dense and keyword candidates are fused by reciprocal rank (weights in settings); the best fused
+   candidates are then re-ranked by their keyword scores, as far as the two rankings agree.
 3. A matching recital brings in the provision it explains, just above it.
 4. Near-duplicate passages are dropped; an optional cap limits hits per document.
 The best dense similarity gives the "no good match" signal that answers use to abstain.
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from kb.catalogue import stored_aliases
 from kb.embedding import Embedder
 from kb.errors import NotFoundError, UsageError
 from kb.references import document_mentions, find_references, parent_locators
@@ -97,6 +99,7 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     dense = store.dense_search(embedding, settings.candidates, allowed)
     keyword = store.keyword.search(query, settings.candidates, allowed)
     scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
+    scores = with_lexical_rerank(store, query, scores, agreement(dense, keyword, settings.agreement_depth))
     scores = with_explained_provisions(store, scores)
     scores = with_named_documents(store, scores, named_documents(query, documents, names))
     pinned, found = referenced_passages(store, query, aliases, documents, allowed, scores)
@@ -146,6 +149,39 @@ def fuse(rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: i
     return fused
 
 
+def agreement(dense: list[tuple[str, float]], keyword: list[tuple[str, float]], depth: int) -> float:
+    """Share of the top `depth` passages that both rankings hold (0: they disagree entirely)."""
+    if depth <= 0:
+        return 0.0
+    return len({v for v, _ in dense[:depth]} & {v for v, _ in keyword[:depth]}) / depth
+
+
+def lexically_reranked(scores: dict[str, float], keyword_scores: dict[str, float],
+                       weight: float) -> dict[str, float]:
+    """The candidates in `keyword_scores` with `weight` times their BM25 score (as a share of
+    the best candidate's) added to their fused score; the other passages keep theirs."""
+    best = max(keyword_scores.values(), default=0.0)
+    if weight <= 0 or best <= 0:
+        return scores
+    return {**scores, **{v: scores[v] + weight * keyword_scores[v] / best for v in keyword_scores}}
+
+
+def with_lexical_rerank(store: Store, query: str, scores: dict[str, float], agreed: float) -> dict[str, float]:
+    """Re-rank the best fused candidates by how well their words match the query, as far as the
+    two rankings agree.
+
+    When meaning and keywords pick the same passages, the question uses the documents' own words
+    (a rulebook read by someone who knows it), and the exact keyword scores order those passages
+    better than ranks do. When they disagree, the words are everyday ones the keyword scores
+    cannot be trusted on, and the fused ranks stand.
+    """
+    weight = store.settings.rerank_weight * agreed
+    if weight <= 0:
+        return scores
+    candidates = sorted(scores, key=lambda v: -scores[v])[:store.settings.rerank_candidates]
+    return lexically_reranked(scores, store.keyword.scores(query, candidates), weight)
+
+
 def with_explained_provisions(store: Store, scores: dict[str, float]) -> dict[str, float]:
     """Bring in the provision behind each matching recital, ranked just above the recital.
 
@@ -178,6 +214,8 @@ def document_names(documents: list[dict]) -> dict[str, set[str]]:
     for doc in documents:
         doc_id, title, issuer = doc["doc_id"], doc.get("title") or "", doc.get("issuer") or ""
         add(doc_id, doc_id)
+        for alias in stored_aliases(doc):  # the registry's names: "EO 14110", "GPAI code"
+            add(alias, doc_id)
         for number in _YEAR_NUMBER.findall(title):
             add(number, doc_id)
         for short in re.findall(r"\(([A-Z][A-Za-z ]{1,60})\)", title):

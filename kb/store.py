@@ -60,7 +60,7 @@ def chroma_client(settings: Settings):
     url = urlsplit(settings.chroma_url)
     https = url.scheme == "https"
     try:
-        return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if https else 8000),
+        return chromadb.HttpClient(host=url.hostname or "", port=url.port or (443 if https else 8000),
                                    ssl=https, settings=options)
     except Exception as exc:  # chromadb raises ValueError after a failed heartbeat
         raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: is `chroma run` "
@@ -208,6 +208,22 @@ class Store:
         elif self.collection.count():
             self.collection.delete(ids=self.collection.get(include=[])["ids"])
 
+    def delete_vectors(self, vector_ids: list[str]) -> None:
+        """Delete vectors by id (kb doctor's repair of orphans)."""
+        if vector_ids:
+            self.collection.delete(ids=list(vector_ids))
+
+    def vector_documents(self) -> dict[str, str]:
+        """Vector id -> the doc_id its metadata names ("?" when none), for every stored vector."""
+        stored = self.collection.get(include=["metadatas"])
+        return {vector_id: (metadata or {}).get("doc_id", "?")
+                for vector_id, metadata in zip(stored["ids"], stored["metadatas"])}
+
+    def vector_dimension(self) -> int | None:
+        """The length of the stored vectors (None when there are none)."""
+        sample = self.collection.get(limit=1, include=["embeddings"])["embeddings"]
+        return len(sample[0]) if sample is not None and len(sample) else None
+
     def _delete_where(self, where: dict) -> None:
         try:
             self.collection.delete(where=where)
@@ -237,7 +253,7 @@ class Store:
                              f"{exc}") from exc
         # Cosine space: distance = 1 - similarity.
         return [(vector_id, 1.0 - distance) for vector_id, distance in
-                zip(result["ids"][0], result["distances"][0])]
+                zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def vector_count(self) -> int:
         return self.collection.count()

@@ -1,14 +1,25 @@
 """The shared types: the only things that cross stage boundaries.
 
 Source -> fetch -> Fetched -> parse -> ParsedDocument (tree of Section) -> chunk -> Passage
--> index -> search -> Hit.
+-> index -> search -> Hit -> answer -> Answer. A stored document is a `Document`; what an ingest
+or an add did is a `DocumentResult` per document, and the events it reports on the way are
+`ProgressEvent`s.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
+from typing import Literal, Union
+
+Origin = Literal["registry", "user"]  # where a document's registration comes from
+FetchOrigin = Literal["network", "cache", "mirror", "file"]  # where its bytes came from
+Status = Literal["ingested", "unchanged", "skipped", "failed"]  # what an ingest did to a document
+Mode = Literal["generated", "extractive", "abstained"]  # how an answer was made
+Stage = Literal["fetching", "parsing", "embedding", "updating"]  # a document's step in an ingest
+STATUSES: tuple[Status, ...] = ("ingested", "unchanged", "skipped", "failed")
 
 
 @dataclass(frozen=True)
@@ -25,7 +36,12 @@ class Source:
     fetch_url: str = ""  # where to download when it differs from the page people should open
     parser: str = ""  # parser name hint ("eurlex", "pdf", "markdown", "html", "text"); "" = detect
     path: str = ""  # a local file to read instead of fetching canonical_url (user-added files)
-    origin: str = "registry"  # "registry" or "user"
+    origin: Origin = "registry"
+    aliases: tuple[str, ...] = ()  # names people use for it: "EO 14110", "AI RMF", "GPAI code"
+    status: str = ""  # "" while in force, "revoked" or "replaced"
+    status_date: str = ""  # ISO date the status took effect
+    status_note: str = ""  # by what, in words: "Revoked by Executive Order 14148 of 20 January 2025"
+    replaced_by: str = ""  # id of the document that replaced it, when the knowledge base holds it
 
     def metadata(self) -> dict[str, str]:
         """The document metadata carried by every passage."""
@@ -49,12 +65,12 @@ class Fetched:
     fetched_at: str  # ISO 8601 UTC timestamp
     sha256: str  # hex digest of content
     content_type: str  # media type without parameters, e.g. "text/html", "application/pdf"
-    origin: str = "network"  # "network", "cache", "mirror" or "file"
+    origin: FetchOrigin = "network"
     filename: str = ""  # file name when known (helps format detection)
 
     @classmethod
     def create(cls, content: bytes, *, url: str, final_url: str, content_type: str,
-               origin: str, filename: str = "") -> Fetched:
+               origin: FetchOrigin, filename: str = "") -> Fetched:
         """Fetched bytes stamped now, with their sha256."""
         return cls(content=content, url=url, final_url=final_url,
                    fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -135,6 +151,17 @@ class Passage:
         return f"{title}, {self.locator}" if self.locator and self.locator != title else title
 
 
+def vector_id(passage_id: str, version: str) -> str:
+    """The id of a passage's vector (and catalogue row) in one document version."""
+    return f"{passage_id}@{version}"
+
+
+def split_vector_id(vector_id: str) -> tuple[str, str]:
+    """(passage_id, version) of a vector id."""
+    passage_id, _, version = vector_id.rpartition("@")
+    return passage_id, version
+
+
 @dataclass
 class Hit:
     """One search result."""
@@ -193,7 +220,7 @@ class Answer:
 
     question: str
     text: str
-    mode: str
+    mode: Mode
     citations: list[Citation] = field(default_factory=list)
     dropped_sentences: list[dict] = field(default_factory=list)  # {"sentence", "reason"}
     see_also: list[Hit] = field(default_factory=list)
@@ -219,6 +246,134 @@ class Answer:
             "definitions": [citation.to_json() for citation in self.definitions],
             "related": [citation.to_json() for citation in self.related],
         }
+
+
+@dataclass(frozen=True)
+class Document:
+    """A live document of the knowledge base: its metadata, provenance and passage count."""
+
+    doc_id: str
+    title: str
+    issuer: str = ""
+    jurisdiction: str = ""
+    doc_type: str = ""
+    date: str = ""  # ISO date of the text, "" when unknown
+    canonical_url: str = ""
+    origin: Origin = "registry"
+    passages: int = 0
+    sha256: str = ""
+    fetched_at: str = ""
+    final_url: str = ""
+    content_type: str = ""
+    fetched_from: FetchOrigin = "network"
+    parser: str = ""
+    ingested_at: str = ""
+    status: str = ""  # "" while in force, "revoked" or "replaced" (corpus/sources.toml)
+    status_date: str = ""
+    status_note: str = ""  # by what, in words
+    replaced_by: str = ""  # id of the document that replaced it
+    version: str = field(default="", repr=False)  # the live version's id (kb/store.py)
+    embed_model: str = field(default="", repr=False)  # the model that made its vectors
+
+    @classmethod
+    def from_record(cls, record: Mapping) -> Document:
+        """A Document from a catalogue row (missing or NULL columns become "")."""
+        values = {f.name: record[f.name] for f in fields(cls) if f.name in record}
+        return cls(**{name: ("" if value is None else value) for name, value in values.items()})
+
+    def to_json(self) -> dict:
+        """The stable JSON shape that scripts rely on (`kb list --json`): no internal ids."""
+        data = asdict(self)
+        del data["version"], data["embed_model"]
+        return data
+
+
+@dataclass
+class DocumentResult:
+    """What an ingest or an add did to one document."""
+
+    doc_id: str
+    status: Status
+    passages: int = 0
+    message: str = ""
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for people: "drones: ingested, 3 passages"."""
+        return f"{self.doc_id}: {self.status}, {self.message or f'{self.passages} passages'}"
+
+
+@dataclass
+class AddResult(DocumentResult):
+    """What an add did: the new document's result."""
+
+    @classmethod
+    def of(cls, result: DocumentResult) -> AddResult:
+        return cls(**asdict(result))
+
+    def summary(self) -> str:
+        """"added drones: 3 passages"."""
+        return f"added {self.doc_id}: {self.passages} passages"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, document by document."""
+
+    results: list[DocumentResult]
+
+    @property
+    def failed(self) -> bool:
+        return any(result.status == "failed" for result in self.results)
+
+    def summary(self) -> str:
+        """The totals in one line: "2 ingested, 1 unchanged, 0 skipped, 0 failed; 12 passages live"."""
+        counts = {status: sum(r.status == status for r in self.results) for status in STATUSES}
+        passages = sum(r.passages for r in self.results if r.status in ("ingested", "unchanged"))
+        return ", ".join(f"{n} {status}" for status, n in counts.items()) + f"; {passages} passages live"
+
+    def to_json(self) -> list[dict]:
+        return [asdict(result) for result in self.results]
+
+
+# Progress of an ingest or an add, as it happens (kb/progress.py and ui/corpus.py show them).
+
+@dataclass(frozen=True)
+class IngestStarted:
+    total: int  # documents to bring up to date
+
+
+@dataclass(frozen=True)
+class ModelLoading:
+    """The embedding model is being loaded (about 10 s, once)."""
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    doc_id: str  # or "keyword index" for the last step
+    stage: Stage
+    passages: int = 0  # for "embedding": how many
+
+
+@dataclass(frozen=True)
+class PassagesEmbedded:
+    doc_id: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class DocumentDone:
+    result: DocumentResult
+
+
+@dataclass(frozen=True)
+class IngestDone:
+    results: list[DocumentResult]
+
+
+ProgressEvent = Union[IngestStarted, ModelLoading, StageStarted, PassagesEmbedded, DocumentDone, IngestDone]
+EventHandler = Callable[[ProgressEvent], None]
 
 
 def short_title(title: str) -> str:

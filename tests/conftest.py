@@ -57,7 +57,7 @@ def settings(tmp_path, monkeypatch):
     from kb.config import load_settings
 
     for name in list(os.environ):
-        if name.startswith("KB_") and name != "KB_TEST_CORPUS":
+        if name.startswith("KB_") and name not in ("KB_TEST_CORPUS", "KB_EMBED_BACKEND"):
             monkeypatch.delenv(name)
     return load_settings(home=tmp_path / "kb-home", http_timeout=2, http_retries=0,
                          http_backoff=0)
@@ -66,10 +66,9 @@ def settings(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def embedder():
     """The real all-MiniLM-L6-v2 model, loaded once per test session."""
-    from kb.config import load_settings
-    from kb.embedding import Embedder
+    from kb.api import load_embedder
 
-    return Embedder(load_settings(home=REPO / ".kb-home-unused"))
+    return load_embedder(home=REPO / ".kb-home-unused")
 
 
 @pytest.fixture(scope="session")
@@ -107,26 +106,21 @@ HELMETS = "Bicycle helmets\n\nChildren under twelve must wear a helmet when cycl
 
 def build_store(home: Path, embedder) -> Path:
     """A data directory with three small documents added as a user would add them."""
-    from ingest.pipeline import Pipeline, add_document
-    from kb.config import load_settings
-    from kb.store import Store
+    from kb.api import KnowledgeBase
 
     home.mkdir(parents=True)
     registry = home / "sources.toml"
     registry.write_text("", encoding="utf-8")
     (home / "drones.md").write_text(DRONES, encoding="utf-8")
     (home / "helmets.txt").write_text(HELMETS, encoding="utf-8")
-    settings = load_settings(home=home, sources_file=registry)
-    store = Store(settings)
-    pipeline = Pipeline(settings, store, embedder)
-    add_document(pipeline, str(FIXTURES / "eurlex_2024_min.html"), doc_id="widget-act",
-                 url="https://eur-lex.europa.eu/eli/reg/2099/1/oj", jurisdiction="EU",
-                 issuer="European Union", doc_type="regulation", date="2099-01-01")
-    add_document(pipeline, str(home / "drones.md"), doc_id="drones", url="https://example.org/drones",
-                 jurisdiction="XX", issuer="Aviation authority", doc_type="guidance", date="2024-01-01")
-    add_document(pipeline, str(home / "helmets.txt"), title="Helmet notes", jurisdiction="YY",
-                 doc_type="guidance", date="2023-05-01")
-    store.close()
+    with KnowledgeBase.open(home, embedder=embedder, sources_file=registry) as kb:
+        kb.add(str(FIXTURES / "eurlex_2024_min.html"), doc_id="widget-act",
+               url="https://eur-lex.europa.eu/eli/reg/2099/1/oj", jurisdiction="EU",
+               issuer="European Union", doc_type="regulation", date="2099-01-01")
+        kb.add(str(home / "drones.md"), doc_id="drones", url="https://example.org/drones",
+               jurisdiction="XX", issuer="Aviation authority", doc_type="guidance", date="2024-01-01")
+        kb.add(str(home / "helmets.txt"), title="Helmet notes", jurisdiction="YY",
+               doc_type="guidance", date="2023-05-01")
     return home
 
 

@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from kb.cli import cli
 from scripts.app_server import free_port
 
+pytestmark = pytest.mark.slow  # the real model and Gemma, for claims about answers
+
 MARKER = re.compile(r"\[(\d+)\]")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from kb.access import ChangeAccess, change_access
+from kb.api import ChangeAccess, KnowledgeBase, change_access
 from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
@@ -23,10 +25,12 @@ def app(small_home, embedder, monkeypatch):
     """A function making an AppTest of app.py on a data directory (the shared one by default)."""
     import ui.common
 
-    for name in [name for name in os.environ if name.startswith("KB_")]:
+    for name in [name for name in os.environ if name.startswith("KB_") and name != "KB_EMBED_BACKEND"]:
         monkeypatch.delenv(name)
     # The model is the session's; loading it again would only cost time.
-    monkeypatch.setattr(ui.common, "_load_embedder", lambda settings: embedder)
+    open_kb = KnowledgeBase.open.__func__
+    monkeypatch.setattr(KnowledgeBase, "open", classmethod(
+        lambda cls, home=None, **overrides: open_kb(cls, home, **{"embedder": embedder, **overrides})))
     address = st.get_option("server.address")
     st.config.set_option("server.address", "localhost")  # whatever config.toml pytest found
 
@@ -35,18 +39,23 @@ def app(small_home, embedder, monkeypatch):
         monkeypatch.setenv("KB_SOURCES_FILE", str(home / "sources.toml"))
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        ui.common._open_store.clear()  # st.cache_resource lives as long as the process
+        ui.common._open_kb.clear()  # st.cache_resource lives as long as the process
         return AppTest.from_file(APP, default_timeout=30)
 
     yield make
-    ui.common._open_store.clear()
+    ui.common._open_kb.clear()
     st.config.set_option("server.address", address)
 
 
 @pytest.fixture
 def own_home(small_home, tmp_path) -> Path:
-    """A copy of the small store that a test may change."""
-    return Path(shutil.copytree(small_home, tmp_path / "kb-home"))
+    """A copy of the small store that a test may change, its user documents' kept files included
+    (a removal must not delete the shared store's copy)."""
+    home = Path(shutil.copytree(small_home, tmp_path / "kb-home"))
+    with sqlite3.connect(home / "catalogue.sqlite3") as db:
+        db.execute("UPDATE user_sources SET source = replace(source, ?, ?)",
+                   (json.dumps(str(small_home))[1:-1], json.dumps(str(home))[1:-1]))
+    return home
 
 
 def open_read(at: AppTest, **params: str) -> AppTest:
@@ -65,6 +74,7 @@ def texts(at: AppTest) -> str:
     return "\n".join(element.value for element in at.markdown)
 
 
+@pytest.mark.slow  # which card comes first depends on the real model's ranking
 def test_search_shows_passage_cards_that_link_to_the_official_text_and_to_read(app):
     at = open_search(app())
     assert not at.exception
@@ -120,17 +130,11 @@ def test_read_opens_at_the_place_in_the_url_and_jumps_along_the_structure(app):
 
 
 def test_document_text_is_shown_as_text_not_markup(app, own_home, embedder):
-    from ingest.pipeline import Pipeline, add_document
-    from kb.config import load_settings
-    from kb.store import Store
-
     hostile = own_home / "hostile.txt"
     hostile.write_text("Hostile page\n\nClick <img src=x onerror=alert(1)> **now** "
                        "[here](javascript:alert(2)) :red[alarm] $x^2$\n", encoding="utf-8")
-    settings = load_settings(home=own_home, sources_file=own_home / "sources.toml")
-    store = Store(settings)
-    add_document(Pipeline(settings, store, embedder), str(hostile), url="javascript:alert(3)")
-    store.close()
+    with KnowledgeBase.open(own_home, embedder=embedder, sources_file=own_home / "sources.toml") as kb:
+        kb.add(str(hostile), url="javascript:alert(3)")
     at = open_read(app(own_home), doc="hostile-page", locator="Hostile page")
     shown = next(m.value for m in at.markdown if "onerror" in m.value)
     # What a CommonMark renderer (Streamlit's is one) makes of it: the characters, no markup.
@@ -182,6 +186,17 @@ def test_remove_asks_for_confirmation(app, own_home):
     next(b for b in at.button if b.label == "Yes, remove").click().run()
     assert at.success[0].value == "removed helmet\\-notes"
     assert "helmet-notes" not in set(at.dataframe[0].value["doc_id"])
+
+
+def test_refresh_reports_what_it_did(app, own_home):
+    at = app(own_home).run()
+    at.switch_page("ui/corpus.py").run()
+    next(box for box in at.selectbox if box.key == "refresh-doc").set_value("drones").run()
+    next(b for b in at.button if b.label == "Refresh this document").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.success[0].value.startswith("0 ingested, 1 unchanged, 0 skipped, 0 failed; ")
+    next(b for b in at.button if b.label == "Refresh all").click().run()
+    assert at.success[0].value.startswith("0 ingested, 3 unchanged, 0 skipped, 0 failed; ")
 
 
 @pytest.fixture
@@ -254,6 +269,7 @@ def ask(at: AppTest, question: str, backend: str = "extractive") -> AppTest:
     return at.chat_input[0].set_value(question).run(timeout=120)
 
 
+@pytest.mark.slow  # its answer depends on what the real model finds close
 def test_ask_is_the_first_page_and_answers_with_citation_cards(app):
     at = ask(app(), "Do I have to register my drone before flying?")
     assert not at.exception and not at.error

@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from kb.cli import cli
 from scripts.app_server import free_port
 
+pytestmark = pytest.mark.subprocess  # a real `chroma run`
+
 RULES = {
     "drones.md": "# Drone rules\n\n## Registration\n\nEvery drone heavier than 250 grams must be "
                  "registered with the aviation authority before its first flight.\n\n## Night "

@@ -7,12 +7,16 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from ingest.pipeline import Pipeline
 from kb.config import load_settings
 from kb.search import search
 from kb.store import Store
 from tests.reliability import REPO, kb_command, kb_env, run_kb, write_documents, write_mirror
 from tests.test_crash import generation, vector_writes
+
+pytestmark = pytest.mark.subprocess  # a second kb process
 
 _VERSION = re.compile(r"\((?:drone rules|lift safety|helmet notes) (v\d)\)")
 

@@ -84,6 +84,7 @@ def test_a_new_data_directory_starts_with_an_empty_cache_and_fills_it(settings, 
     assert settings.embedding_cache_path.is_file()
 
 
+@pytest.mark.slow  # its answer depends on what the real model finds close
 def test_ingest_keeps_clause_vectors_so_an_answer_encodes_only_its_question(settings, embedder, encoded):
     from kb.answers import ask, clause_cache
     from kb.search import search

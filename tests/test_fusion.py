@@ -1,6 +1,7 @@
 """Reciprocal rank fusion, document filters and document names, as pure functions."""
 
-from kb.search import SearchFilters, document_aliases, explained_first, fuse, named_documents
+from kb.search import (SearchFilters, agreement, document_aliases, explained_first, fuse, lexically_reranked,
+                       named_documents)
 
 DOCS = [{"doc_id": "a", "jurisdiction": "EU", "issuer": "European Union", "doc_type": "regulation", "date": "2024-06-13"},
         {"doc_id": "b", "jurisdiction": "US", "issuer": "NIST", "doc_type": "framework", "date": "2023-01-26"},
@@ -66,3 +67,23 @@ def test_only_a_name_of_one_document_is_an_alias_for_references():
     aliases = document_aliases(TITLED)
     assert aliases["GDPR"] == "gdpr" and aliases["AI Act"] == "eu-ai-act"
     assert "EU" not in aliases and "ROOST" not in aliases and "European Union" not in aliases
+
+
+def test_agreement_is_the_share_of_top_passages_both_rankings_hold():
+    dense = [("a", 0.9), ("b", 0.8), ("c", 0.7), ("d", 0.6)]
+    assert agreement(dense, list(reversed(dense)), 4) == 1.0
+    assert agreement(dense, [("x", 9.0), ("y", 8.0)], 4) == 0.0
+    assert agreement(dense, [("b", 9.0), ("x", 8.0), ("a", 7.0), ("y", 6.0)], 4) == 0.5
+    assert agreement(dense, [("d", 9.0)], 2) == 0.0  # only the top `depth` of each count
+
+
+def test_keyword_scores_reorder_the_fused_candidates_in_proportion_to_the_weight():
+    fused = {"close in meaning": 1.0, "exact words": 0.8, "beyond the candidates": 0.5}
+    keyword = {"close in meaning": 2.0, "exact words": 10.0}
+    light = lexically_reranked(fused, keyword, weight=0.1)
+    assert max(light, key=light.get) == "close in meaning"
+    heavy = lexically_reranked(fused, keyword, weight=1.0)
+    assert max(heavy, key=heavy.get) == "exact words"
+    assert heavy["exact words"] == 1.8 and heavy["beyond the candidates"] == 0.5
+    assert lexically_reranked(fused, keyword, weight=0.0) == fused
+    assert lexically_reranked(fused, {"close in meaning": 0.0}, weight=1.0) == fused

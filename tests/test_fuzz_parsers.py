@@ -93,6 +93,7 @@ def parse_or_refuse(data: bytes, media_type: str, hint: str) -> float:
     return time.perf_counter() - started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("parser", list(PARSERS))
 def test_mutated_documents_parse_or_raise_parse_error_quickly(parser):
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -104,6 +105,7 @@ def test_mutated_documents_parse_or_raise_parse_error_quickly(parser):
     run()
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None)
 @given(st.binary(max_size=4096), st.sampled_from(["", *PARSERS]),
        st.sampled_from(["", "text/html", "application/pdf", "text/markdown", "text/plain"]))

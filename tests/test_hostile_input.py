@@ -89,6 +89,7 @@ def peak_resident_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
+@pytest.mark.subprocess
 def test_hostile_documents_are_parsed_or_refused_within_time_and_memory():
     result = subprocess.run([sys.executable, "-c", "from tests.test_hostile_input import worker; worker()"],
                             cwd=REPO, capture_output=True, text=True, timeout=600)

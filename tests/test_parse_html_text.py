@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from ingest.parse import detect_parser, parse
@@ -125,3 +127,74 @@ def test_text_is_the_fallback_but_binary_is_refused():
     assert not text.sniff(make_fetched(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"))
     with pytest.raises(ParseError, match="does not look like text"):
         parse(make_fetched(bytes(range(1, 32)) * 50, url="file:///blob.bin"), hint="text")
+
+
+# --- licences: numbered clauses ----------------------------------------------------------------------
+
+LLAMA_CLAUSES = ["Section 1", "Section 1(a)", "Section 1(b)", "Section 1(b)(i)", "Section 1(b)(ii)",
+                 "Section 1(b)(iii)", "Section 1(b)(iv)", "Section 2", "Section 3", "Section 4", "Section 5",
+                 "Section 5(a)", "Section 5(b)", "Section 5(c)", "Section 6", "Section 7"]
+
+
+@pytest.fixture(scope="module", params=["llama-3-1-community-license", "llama-4-community-license"])
+def licence(request, shared_corpus, manifest):
+    from tests.conftest import corpus_document
+
+    return request.param, parse(corpus_document(shared_corpus, manifest, request.param), hint="text")
+
+
+def clause(document, locator: str):
+    return next(n for n in document.root.walk() if n.locator == locator)
+
+
+def test_a_licence_is_cut_along_its_numbered_clauses(licence):
+    _, document = licence
+    assert [n.locator for n in document.root.walk() if n.locator.startswith("Section")] == LLAMA_CLAUSES
+    assert [n.heading for n in clause(document, "Section 1").children] == ["a. Grant of Rights",
+                                                                           "b. Redistribution and Use"]
+    assert clause(document, "Section 2").heading == "2. Additional Commercial Terms"
+    assert "700 million monthly active users" in clause(document, "Section 2").blocks[0]
+    assert clause(document, "Section 1(b)(ii)").blocks[0].startswith("ii. If you receive Llama Materials")
+    assert clause(document, "Section 5(c)").blocks[0].startswith("c. If you institute litigation")
+
+
+def test_licence_captions_are_headings_not_passages(licence):
+    _, document = licence
+    assert clause(document, "Section 1").blocks == [] and clause(document, "Section 5").blocks == []
+    # The definitions before the clauses stay under the document's own headings.
+    definitions = [n for n in document.root.walk() if any("“Licensee”" in b for b in n.blocks)]
+    assert [n.kind for n in definitions] == ["heading"]
+
+
+def test_licence_passages_carry_the_clause_locators_within_the_budget(licence, embedder):
+    from ingest.chunk import chunk
+    from kb.types import Source
+
+    doc_id, document = licence
+    source = Source(id=doc_id, title="Llama licence", canonical_url="https://github.com/meta-llama/llama-models")
+    passages = chunk(document, source, embedder.count_tokens, 254)
+    located = {p.locator: p.text for p in passages if p.locator.startswith("Section")}
+    assert "Section 2" in located and "Section 1(b)(iv)" in located and "Section 7" in located
+    assert "Acceptable Use Policy" in located["Section 1(b)(iv)"]
+    assert max(p.tokens for p in passages) <= 254
+    # Every word of every clause is in some passage, once.
+    clause_text = " ".join(b for n in document.root.walk() if n.locator.startswith("Section") for b in n.blocks)
+    assert " ".join(located.values()).split() == clause_text.split()
+
+
+@pytest.mark.parametrize(("body", "locators"), [
+    # A list inside a paragraph, numbered "1." and "3.": no clause numbering
+    ("Notes\n\nWe checked 1. the inputs and\n3. the outputs.\n", []),
+    # A report numbered "1." / "1.1": headings, as before
+    ("1. Introduction\n\nText.\n\n1.1 Scope\n\nMore.\n\n2. Method\n\nEven more.\n", []),
+    # Terms that skip a number keep the clauses they have; the stray number is text
+    ("TERMS\n\n1. Use. You may use it.\n\n2. Limits. Not for harm.\n\n4. Misprint.\n",
+     ["Section 1", "Section 2"]),
+    ("TERMS\n\n1. Use. You may\n   a. copy it;\n   b. share it.\n\n2. End. It ends.\n",
+     ["Section 1", "Section 1(a)", "Section 1(b)", "Section 2"]),
+])
+def test_only_labels_that_continue_the_numbering_open_clauses(body, locators):
+    document = parse(make_fetched(body.encode()), hint="text")
+    assert [n.locator for n in document.root.walk() if n.locator.startswith("Section")] == locators
+    headings = [n.heading for n in document.root.walk() if n.heading]
+    assert Counter(body.split()) <= Counter(" ".join([*headings, everything(document)]).split())  # nothing lost

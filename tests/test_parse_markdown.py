@@ -161,3 +161,40 @@ def test_roost_community_links_keep_their_text(readme):
     involved = node(document, "Get Involved").blocks
     assert "- File an issue to suggest ideas or tasks" in involved[1]
     assert "](" not in " ".join(all_blocks(document))
+
+
+# --- policies and licences in Markdown -----------------------------------------------------------
+
+@pytest.mark.parametrize("doc_id", ["llama-3-1-acceptable-use-policy", "llama-4-acceptable-use-policy"])
+def test_bold_lines_are_the_headings_of_a_document_without_headings(readme, doc_id):
+    document = readme(doc_id)
+    version = "3.1" if "3-1" in doc_id else "4"
+    assert document.title == f"Llama {version} Acceptable Use Policy"
+    assert headings(document) == [(f"Llama {version} Acceptable Use Policy", ""), ("Prohibited Uses", "")]
+    prohibited = node(document, "Prohibited Uses").blocks
+    assert any("Violence or terrorism" in block for block in prohibited)
+    assert any("LlamaUseReport@meta.com" in block for block in prohibited)
+
+
+def test_bold_lines_stay_text_where_the_document_has_headings(readme):
+    document = readme("deepseek-r1")
+    assert "Distillation: Smaller Models Can Be Powerful Too" not in [loc for loc, _ in headings(document)]
+    assert any(block.startswith("Distillation: Smaller Models") for block in node(document, "2. Model Summary").blocks)
+
+
+def test_a_licence_in_markdown_is_cut_along_its_numbered_clauses(shared_corpus, manifest):
+    licence = manifest["llama-3-1-community-license"]
+    content = (shared_corpus / licence["file"]).read_bytes()
+    document = parse(make_fetched(content, content_type="text/markdown", filename="LICENSE.md"))
+    assert document.parser == "markdown"
+    clauses = [n.locator for n in document.root.walk() if n.locator.startswith("Section")]
+    assert clauses[:5] == ["Section 1", "Section 1(a)", "Section 1(b)", "Section 1(b)(i)", "Section 1(b)(ii)"]
+    assert clauses[-4:] == ["Section 5(b)", "Section 5(c)", "Section 6", "Section 7"]
+    assert node(document, "Section 2").heading == "2. Additional Commercial Terms"
+
+
+def test_numbered_lists_under_headings_stay_lists():
+    body = b"# Setup\n\n1. Install it.\n2. Run it.\n\n## Notes\n\n1. First note.\n2. Second note.\n"
+    document = parse(make_fetched(body, content_type="text/markdown"))
+    assert [loc for loc, _ in headings(document)] == ["Setup", "Notes"]
+    assert not any(n.locator.startswith("Section") for n in document.root.walk())

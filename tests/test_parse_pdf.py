@@ -1,4 +1,5 @@
-"""The PDF parser: headings from typography, one node per page under each heading, clear errors."""
+"""The PDF parser: numbered sections when the document has them, else headings from typography
+with one node per page under each heading; clear errors."""
 
 from __future__ import annotations
 
@@ -32,12 +33,12 @@ def page_nodes(document):
     return [node for node in document.root.walk() if node.kind == "page"]
 
 
-def blocks_on(document, page: int) -> list[str]:
-    return [block for node in page_nodes(document) if node.page == page for block in node.blocks]
-
-
 def find_heading(document, text: str):
-    return next(node for node in document.root.walk() if node.kind == "heading" and node.heading == text)
+    return next(node for node in document.root.walk() if node.heading == text)
+
+
+def subtree_blocks(node) -> list[str]:
+    return [block for part in node.walk() for block in part.blocks]
 
 
 # --- a small report generated at run time -------------------------------------------------------
@@ -58,8 +59,12 @@ def _furniture(page, number: int) -> None:
     page.insert_text((290, 770), f"Page {number}", fontsize=9, fontname="helv")
 
 
-def report_pdf() -> bytes:
-    """Five pages: cover, two numbered sections over two pages, an empty page, an appendix."""
+def report_pdf(numbered: bool = True) -> bytes:
+    """Five pages: cover, two numbered sections over two pages, an empty page, an appendix.
+    Unnumbered, the headings read "Introduction", "Scope", "Obligations" and "Tests"."""
+    def title(text: str) -> str:
+        return text if numbered else text.split(" ", 1)[1].replace("A: ", "")
+
     doc = pymupdf.open()
     page = doc.new_page()
     _furniture(page, 1)
@@ -67,20 +72,20 @@ def report_pdf() -> bytes:
     page.insert_text((72, y + 20), "Prepared by Example Agency", fontsize=12, fontname="helv")
     page = doc.new_page()
     _furniture(page, 2)
-    y = _heading(page, 80, "1. Introduction", 16)
+    y = _heading(page, 80, title("1. Introduction"), 16)
     y = _paragraph(page, y, "This report explains how the agency governs the models it uses. It sets out\n"
                             "the duties of each team and the checks that apply before a model is put into\n"
                             "service. The aim is trust-\nworthy and accountable use of automated systems.")
     y = _paragraph(page, y, "Every model has an owner. The owner keeps a record of the data, the tests and\n"
                             "the decisions taken about the model during its life.")
-    y = _heading(page, y + 6, "1.1 Scope", 12)
+    y = _heading(page, y + 6, title("1.1 Scope"), 12)
     _paragraph(page, y, "The report covers models bought from suppliers and models built in house. It\n"
                         "does not cover simple spreadsheets or rule tables that staff maintain by hand.")
     page = doc.new_page()
     _furniture(page, 3)
     y = _paragraph(page, 80, "Models used only for research are covered once their results inform a decision\n"
                              "about a person or a public service.")
-    y = _heading(page, y + 6, "2. Obligations", 16)
+    y = _heading(page, y + 6, title("2. Obligations"), 16)
     y = _paragraph(page, y, "Before a model goes into service the owner must:")
     _paragraph(page, y, "(a) register the model in the agency inventory;\n"
                         "(b) run the bias and accuracy tests described in Appendix A;\n"
@@ -88,7 +93,7 @@ def report_pdf() -> bytes:
     doc.new_page()
     page = doc.new_page()
     _furniture(page, 5)
-    y = _heading(page, 80, "Appendix A: Tests", 16)
+    y = _heading(page, 80, title("Appendix A: Tests"), 16)
     _paragraph(page, y, "Accuracy tests compare the model's answers with a reviewed sample. Bias tests\n"
                         "compare error rates between groups of people affected by the model.")
     doc.set_metadata({"title": "report-final-v2.docx"})
@@ -115,12 +120,23 @@ def test_report_headings_nest_by_size_and_number(report):
     paths = heading_paths(report.root)
     scope = find_heading(report, "1.1 Scope")
     assert paths[id(scope)] == ["1. Introduction"]
-    top = [node.heading for node in report.root.children if node.kind == "heading"]
+    top = [node.heading for node in report.root.children if node.heading]
     assert top == ["1. Introduction", "2. Obligations", "Appendix A: Tests"]
 
 
-def test_section_running_over_a_page_break_gets_one_node_per_page(report):
+def test_numbered_sections_are_cited_by_number_and_open_where_they_start(report):
     scope = find_heading(report, "1.1 Scope")
+    assert (scope.locator, scope.anchor, scope.page) == ("Section 1.1", "page=2", 2)
+    assert scope.blocks[1].startswith("Models used only for research")  # from page 3
+    appendix = find_heading(report, "Appendix A: Tests")
+    assert (appendix.kind, appendix.locator, appendix.anchor) == ("annex", "Appendix A", "page=5")
+
+
+def test_unnumbered_section_over_a_page_break_gets_one_node_per_page():
+    document = parse(make_fetched(report_pdf(numbered=False), url="https://example.org/report.pdf"))
+    assert [node.heading for node in document.root.children if node.kind == "heading"] == [
+        "Introduction", "Obligations", "Tests"]
+    scope = find_heading(document, "Scope")
     assert [(child.locator, child.anchor, child.page) for child in scope.children] == [
         ("page 2", "page=2", 2), ("page 3", "page=3", 3)]
     assert scope.children[1].blocks[0].startswith("Models used only for research")
@@ -134,15 +150,17 @@ def test_running_header_page_numbers_and_empty_page_are_gone(report):
 
 
 def test_lines_are_joined_into_paragraphs_without_hyphenation(report):
-    first = find_heading(report, "1. Introduction").children[0].blocks
+    first = find_heading(report, "1. Introduction").blocks
     assert len(first) == 2
     assert "put into service. The aim is trustworthy and accountable" in first[0]
 
 
-def test_list_items_are_separate_blocks(report):
-    blocks = blocks_on(report, 3)
-    assert "(a) register the model in the agency inventory;" in blocks
-    assert "(c) publish a plain-language summary for the public." in blocks
+def test_list_items_are_points_of_their_section(report):
+    points = [node for node in report.root.walk() if node.kind == "point"]
+    assert [(node.locator, node.anchor) for node in points] == [
+        ("Section 2(a)", "page=3"), ("Section 2(b)", "page=3"), ("Section 2(c)", "page=3")]
+    assert points[0].blocks == ["(a) register the model in the agency inventory;"]
+    assert points[2].blocks == ["(c) publish a plain-language summary for the public."]
 
 
 def test_encrypted_pdf_is_refused_with_a_clear_message(tmp_path):
@@ -198,38 +216,46 @@ def oecd(shared_corpus, manifest):
     return parse(corpus_document(shared_corpus, manifest, "oecd-ai-recommendation"))
 
 
-def test_nist_title_and_page_nodes(nist):
+def test_nist_title_and_page_anchors(nist):
+    # The executive summary is not numbered: it keeps "page N" nodes; numbered parts carry their
+    # number and open the page they start on.
     assert nist.title == "Artificial Intelligence Risk Management Framework (AI RMF 1.0)"
-    pages = {node.page for node in page_nodes(nist)}
-    assert pages <= set(range(1, 49))
-    assert set(range(6, 49)) <= pages  # every page of the body text, cover to back page
+    summary = find_heading(nist, "Executive Summary")
+    assert [node.page for node in summary.children] == [6, 7, 8]
     for node in page_nodes(nist):
         assert (node.locator, node.anchor) == (f"page {node.page}", f"page={node.page}")
         assert node.blocks
+    for node in nist.root.walk():
+        if node.locator:
+            assert node.anchor == f"page={node.page}" and 1 <= node.page <= 48
 
 
 def test_nist_contents_pages_are_not_indexed(nist):
-    assert not blocks_on(nist, 4) and not blocks_on(nist, 5)
+    assert not {4, 5} & {node.page for node in nist.root.walk() if node.blocks}
 
 
 def test_nist_section_heading_tree(nist):
     valid = find_heading(nist, "3.1 Valid and Reliable")
     assert heading_paths(nist.root)[id(valid)] == ["Part 1: Foundational Information",
                                                    "3. AI Risks and Trustworthiness"]
-    assert valid.children[0].page == 18
-    assert valid.children[0].blocks[0].startswith("Validation is the “confirmation, through the provision")
+    assert (valid.locator, valid.page) == ("Section 3.1", 18)
+    assert valid.blocks[0].startswith("Validation is the “confirmation, through the provision")
     appendix = find_heading(nist, "Appendix A: Descriptions of AI Actor Tasks from Figures 2 and 3")
-    assert appendix in nist.root.children
+    assert appendix in nist.root.children and appendix.locator == "Appendix A"
 
 
-def test_nist_govern_table_rows_are_blocks_on_the_right_page(nist, shared_corpus, manifest):
+def test_nist_subcategories_are_units_on_the_right_page(nist, shared_corpus, manifest):
     row = "GOVERN 1.1: Legal and regulatory requirements involving AI are understood, managed, and documented."
-    assert row in blocks_on(nist, 27)
+    govern = next(node for node in nist.root.walk() if node.locator == "GOVERN 1.1")
+    assert govern.blocks == [row] and govern.page == 27
     with pymupdf.open(shared_corpus / manifest["nist-ai-rmf"]["file"]) as doc:
         assert "GOVERN 1.1:" in doc[26].get_text()  # physical page 27 is what #page=27 opens
-    subcategories = [block for node in nist.root.walk() for block in node.blocks
-                     if re.match(r"(GOVERN|MAP|MEASURE|MANAGE) \d+\.\d+: ", block)]
-    assert len(subcategories) == 72
+    subcategories = [node.locator for node in nist.root.walk()
+                     if re.fullmatch(r"(GOVERN|MAP|MEASURE|MANAGE) \d+\.\d+", node.locator)]
+    assert len(subcategories) == len(set(subcategories)) == 72
+    category = ("GOVERN 1: Policies, processes, procedures, and practices across the organization related to "
+                "the mapping, measuring, and managing of AI risks are in place, transparent, and implemented effectively.")
+    assert heading_paths(nist.root)[id(govern)][-2:] == ["5.1 Govern", category]
 
 
 def test_nist_running_header_and_footer_removed(nist):
@@ -258,14 +284,17 @@ def test_oecd_principles_on_their_pages(oecd):
         "1.5. Accountability": (8, "AI actors should be accountable for the proper functioning"),
     }
     paths = heading_paths(oecd.root)
-    for heading, (page, opening) in expected.items():
+    for number, (heading, (page, opening)) in enumerate(expected.items(), start=1):
         node = find_heading(oecd, heading)
         assert paths[id(node)] == ["Section 1: Principles for responsible stewardship of trustworthy AI"]
-        assert node.children[0].page == page
-        assert node.children[0].blocks[0].startswith(opening)
+        assert (node.locator, node.anchor) == (f"Principle 1.{number}", f"page={page}")
+        assert subtree_blocks(node)[0].startswith(opening)
     principle = find_heading(oecd, "1.1. Inclusive growth, sustainable development and well-being")
-    assert principle.children[0].blocks[0].endswith("invigorating inclusive growth, sustainable development "
-                                                    "and well-being.")
+    assert principle.blocks[0].endswith("invigorating inclusive growth, sustainable development and well-being.")
+    recommendations = [node.locator for node in oecd.root.walk() if node.locator.startswith("Recommendation ")
+                       and "(" not in node.locator]
+    assert recommendations == [f"Recommendation 2.{n}" for n in range(1, 6)]
+    assert find_heading(oecd, "2.1. Investing in AI research and development").page == 8
 
 
 def test_oecd_blank_page_has_no_node(oecd):

@@ -196,3 +196,144 @@ def test_parent_locators_go_from_most_to_least_specific(locator, chain):
                                    "Recital 47", "Article 3(39)"])
 def test_a_locator_reads_back_as_itself(query):
     assert found(query) == [(query, None)]
+
+
+# Policy documents cut along their own numbering (guidelines, executive orders, memoranda, codes,
+# frameworks): the forms people write, as the PDF parser spells the locators.
+POLICY_ALIASES = {
+    "prohibited practices guidelines": "ec-guidelines-prohibited-ai-practices",
+    "EO 14110": "us-eo-14110",
+    "Executive Order 14110": "us-eo-14110",
+    "GPAI code": "gpai-code-of-practice-copyright",
+    "OECD": "oecd-ai-recommendation",
+    "M-24-10": "omb-m-24-10",
+    "AI RMF": "nist-ai-rmf",
+    "Llama 3.1 license": "llama-3-1-community-license",
+}
+
+
+def found_in_policy(query: str) -> list[tuple[str, str | None]]:
+    return [(reference.locator, reference.doc_id) for reference in find_references(query, POLICY_ALIASES)]
+
+
+POLICY_FORMS = [
+    # Numbered paragraphs of guidelines and white papers
+    ("paragraph 17", [("paragraph 17", None)]),
+    ("para. 17", [("paragraph 17", None)]),
+    ("paragraph (17)", [("paragraph 17", None)]),
+    ("paragraphs 17 and 18", [("paragraph 17", None), ("paragraph 18", None)]),
+    ("paragraph 17 of the prohibited practices guidelines",
+     [("paragraph 17", "ec-guidelines-prohibited-ai-practices")]),
+    # Sections: the executive order's "Sec.", everyone else's "Section", as written
+    ("Sec. 4.2", [("Sec. 4.2", None)]),
+    ("sec 4.2(a)(i)", [("Sec. 4.2(a)(i)", None)]),
+    ("Sec. 4.2 EO 14110", [("Sec. 4.2", "us-eo-14110")]),
+    ("Section 4.2 (a) of Executive Order 14110", [("Section 4.2(a)", "us-eo-14110")]),
+    ("Section 3(b)(ii)", [("Section 3(b)(ii)", None)]),
+    ("section 5(c)(iv) and (v) of M-24-10", [("Section 5(c)(iv)", "omb-m-24-10"), ("Section 5(c)(v)", "omb-m-24-10")]),
+    ("Sections 3.1 and 3.2 of the AI RMF", [("Section 3.1", "nist-ai-rmf"), ("Section 3.2", "nist-ai-rmf")]),
+    ("Section 1(b) of the Llama 3.1 license", [("Section 1(b)", "llama-3-1-community-license")]),
+    ("Section 2 of the Llama 3.1 license", [("Section 2", "llama-3-1-community-license")]),
+    # Appendices
+    ("Appendix I of M-24-10", [("Appendix I", "omb-m-24-10")]),
+    ("appendix b of the AI RMF", [("Appendix B", "nist-ai-rmf")]),
+    ("Appendices A and B", [("Appendix A", None), ("Appendix B", None)]),
+    # The GPAI code of practice
+    ("Commitment 1", [("Commitment 1", None)]),
+    ("Measure 1.3 of the GPAI code", [("Measure 1.3", "gpai-code-of-practice-copyright")]),
+    ("measures 1.2 and 1.3", [("Measure 1.2", None), ("Measure 1.3", None)]),
+    ("Recital (a) of the GPAI code", [("Recital (a)", "gpai-code-of-practice-copyright")]),
+    # NIST: AI RMF subcategories and the Generative AI Profile's action ids
+    ("GOVERN 1.1", [("GOVERN 1.1", None)]),
+    ("govern 1.1", [("GOVERN 1.1", None)]),
+    ("MAP 5.1 and MANAGE 4.3 of the AI RMF", [("MAP 5.1", "nist-ai-rmf"), ("MANAGE 4.3", "nist-ai-rmf")]),
+    ("MEASURE 2.7", [("MEASURE 2.7", None)]),  # capitals: NIST's function, not a GPAI measure
+    ("GV-1.1-001", [("GV-1.1-001", None)]),
+    ("What does ms-2.5-003 ask for?", [("MS-2.5-003", None)]),
+    # The OECD's principles and recommendations
+    ("principle 1.3 OECD", [("Principle 1.3", "oecd-ai-recommendation")]),
+    ("Recommendation 2.1 of the OECD", [("Recommendation 2.1", "oecd-ai-recommendation")]),
+    # Mixed with EUR-Lex references, in order of appearance
+    ("GV-1.1-001 and Article 9 AI Act", [("GV-1.1-001", None), ("Article 9", None)]),
+]
+
+POLICY_NOT_REFERENCES = [
+    "the measure of success",
+    "principles of fairness",
+    "a commitment to openness",
+    "how to govern AI",
+    "the map of Europe",
+    "in this section",
+    "Section A",  # an annex's section names its annex
+    "Recommendation of the Council",
+    "Section 230",
+    "GV-1.1",
+    "AGV-1.1-001",
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), POLICY_FORMS, ids=lambda value: str(value))
+def test_policy_references_come_out_as_passage_locators(query, expected):
+    assert found_in_policy(query) == expected
+
+
+@pytest.mark.parametrize("query", POLICY_NOT_REFERENCES)
+def test_policy_words_without_a_number_name_nothing(query):
+    assert find_references(query, POLICY_ALIASES) == []
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("paragraph 1 of Article 6", [("Article 6(1)", None)]),  # still part of the article
+    ("Section A of Annex I", [("Annex I, Section A", None)]),
+    ("Article 6 paragraph 1", [("Article 6(1)", None)]),
+])
+def test_a_paragraph_or_section_of_an_eu_provision_stays_part_of_it(query, expected):
+    assert found_in_policy(query) == expected
+
+
+@pytest.mark.parametrize(("locator", "chain"), [
+    ("Sec. 4.2(a)(i)", ["Sec. 4.2(a)(i)", "Section 4.2(a)(i)", "Sec. 4.2(a)", "Section 4.2(a)",
+                        "Sec. 4.2", "Section 4.2", "Sec. 4", "Section 4"]),
+    ("Section 3(b)(ii)", ["Section 3(b)(ii)", "Sec. 3(b)(ii)", "Section 3(b)", "Sec. 3(b)", "Section 3", "Sec. 3"]),
+    ("Measure 1.3", ["Measure 1.3", "Commitment 1"]),
+    ("GV-1.1-001", ["GV-1.1-001", "GOVERN 1.1"]),
+    ("MS-2.5-003", ["MS-2.5-003", "MEASURE 2.5"]),
+    ("paragraph 17", ["paragraph 17"]),
+    ("Principle 1.3", ["Principle 1.3"]),
+    ("Appendix I", ["Appendix I"]),
+])
+def test_policy_parent_locators_step_up_and_try_both_spellings(locator, chain):
+    assert parent_locators(locator) == chain
+
+
+@pytest.mark.parametrize("locator", ["paragraph 17", "Sec. 4.2(a)(i)", "Section 3(b)(ii)", "Commitment 1",
+                                     "Measure 1.3", "Recital (a)", "Section 3.1", "GOVERN 1.1", "Appendix B",
+                                     "Section 2.2", "GV-1.1-001", "Principle 1.3", "Recommendation 2.1",
+                                     "Section 1(b)", "Section 1(b)(i)"])
+def test_a_policy_locator_reads_back_as_itself(locator):
+    assert found_in_policy(locator) == [(locator, None)]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("paragraph 17 of the prohibited practices guidelines", ("paragraph 17", "ec-guidelines-prohibited-ai-practices")),
+    ("Sec. 4.2 EO 14110", ("Sec. 4.2", "us-eo-14110")),
+    ("Measure 1.3 of the GPAI code", ("Measure 1.3", "gpai-code-of-practice-copyright")),
+    ("GOVERN 1.1 of the AI RMF", ("GOVERN 1.1", "nist-ai-rmf")),
+    ("GV-1.1-001 in the Generative AI Profile", ("GV-1.1-001", "nist-ai-600-1")),
+    ("principle 1.3 OECD", ("Principle 1.3", "oecd-ai-recommendation")),
+    ("Appendix I of M-24-10", ("Appendix I", "omb-m-24-10")),
+    ("Section 2 of the Llama 4 licence", ("Section 2", "llama-4-community-license")),
+    ("paragraph 45 of the UK AI white paper", ("paragraph 45", "uk-ai-white-paper-2023")),
+    ("Article 22 GDPR", ("Article 22", "gdpr")),
+])
+def test_the_registry_names_documents_as_people_do(query, expected):
+    """With the names search derives from titles and publishers plus the registry's aliases."""
+    from pathlib import Path
+
+    from ingest.sources import load_registry, registry_aliases
+    from kb.search import document_aliases
+
+    sources = load_registry(Path(__file__).resolve().parent.parent / "corpus" / "sources.toml")
+    documents = [{"doc_id": s.id, "title": s.title, "issuer": s.issuer} for s in sources]
+    aliases = document_aliases(documents) | registry_aliases(sources)
+    assert [(r.locator, r.doc_id) for r in find_references(query, aliases)] == [expected]

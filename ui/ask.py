@@ -3,12 +3,10 @@ passage it cites; citations as cards with the quote marked inside its passage.""
 
 import streamlit as st
 
-from kb.answers import ask_stream
-from kb.llm import BACKENDS
-from kb.search import SearchFilters
+from kb.api import BACKENDS, SearchFilters
 from kb.types import Answer, Citation
-from ui.common import (as_text, document_label, embedder, errors_shown, open_store, passage_card,
-                       place_links, web_link)
+from ui.common import (as_text, document_label, documents_by_id, errors_shown, open_kb, passage_card,
+                       place_links, web_link, with_models)
 
 MODES = {
     "generated": ("Written by the model; every sentence checked against its passage", ":material/verified:"),
@@ -19,16 +17,16 @@ MODES = {
 BACKEND_LABELS = {"llama-cpp": "Local model (llama.cpp)", "openai": "Model server (OpenAI-compatible)",
                   "extractive": "No model: quote the passages"}
 
-store = open_store()
-documents = {doc["doc_id"]: doc for doc in store.catalogue.documents()}
-settings = store.settings
+kb = open_kb()
+documents = documents_by_id(kb)
+settings = kb.settings
 
 with st.sidebar:
     st.subheader("Answers")
     backend = st.selectbox("Written by", BACKENDS, index=BACKENDS.index(settings.llm_backend),
                            format_func=BACKEND_LABELS.get)
     doc_ids = st.multiselect("Only these documents", list(documents), format_func=document_label(documents))
-    jurisdictions = sorted({doc["jurisdiction"] for doc in documents.values() if doc.get("jurisdiction")})
+    jurisdictions = sorted({doc.jurisdiction for doc in documents.values() if doc.jurisdiction})
     jurisdiction = st.selectbox("Jurisdiction", [""] + jurisdictions, format_func=lambda v: v or "any")
     if st.button("Clear the conversation", icon=":material/delete_sweep:"):
         st.session_state.chat = []
@@ -99,7 +97,7 @@ if question:
     with st.chat_message("assistant"), errors_shown():
         with st.spinner("Finding passages (the first question also loads the models)…"):
             filters = SearchFilters(doc_ids=tuple(doc_ids), jurisdiction=jurisdiction)
-            stream = ask_stream(store, embedder(settings), question, backend=backend, filters=filters)
+            stream = with_models(kb).ask_stream(question, backend=backend, filters=filters)
             pieces = iter(stream)
             first = next(pieces, "")  # retrieval, and the first sentence that passed its check
 

@@ -1,5 +1,7 @@
-"""What every page shares: the store and the model opened once per server, errors shown with the
-CLI's message, and document text rendered as text, never as markup or HTML."""
+"""What every page shares: the knowledge base opened once per server, errors shown with the CLI's
+message, and document text rendered as text, never as markup or HTML.
+
+Pages import only kb.api, kb.types and kb.errors: what the app does, the CLI does the same way."""
 
 from __future__ import annotations
 
@@ -10,11 +12,9 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from kb.config import Settings, load_settings
-from kb.embedding import Embedder
+from kb.api import KnowledgeBase
 from kb.errors import KbError
-from kb.store import Store
-from kb.types import Passage
+from kb.types import Document, Passage
 
 READ_PAGE = "ui/read.py"
 
@@ -23,27 +23,28 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=^&])")
 
 
 @st.cache_resource(show_spinner=False)
-def _open_store() -> Store:
-    return Store(load_settings())
+def _open_kb() -> KnowledgeBase:
+    return KnowledgeBase.open()
 
 
-@st.cache_resource(show_spinner="Loading the embedding model (about 10 seconds, once per server start)…")
-def _load_embedder(_settings: Settings) -> Embedder:
-    return Embedder(_settings)
-
-
-def open_store() -> Store:
-    """The store of KB_HOME, opened once per server; a page stops with the error if it cannot."""
+def open_kb() -> KnowledgeBase:
+    """The knowledge base of KB_HOME, opened once per server; a page stops with the error if it
+    cannot."""
     try:
-        return _open_store()
+        return _open_kb()
     except KbError as exc:
         st.error(str(exc))
         st.stop()
+        raise  # st.stop() raises already; this tells type checkers that nothing follows
 
 
-def embedder(settings: Settings) -> Embedder:
-    """The embedding model, loaded once per server (about 10 s, with a spinner the first time)."""
-    return _load_embedder(settings)
+def with_models(kb: KnowledgeBase) -> KnowledgeBase:
+    """The knowledge base with its embedding model loaded (about 10 s once per server start,
+    under a spinner)."""
+    if not kb.embedder_loaded:
+        with st.spinner("Loading the embedding model (about 10 seconds, once per server start)…"):
+            kb.embedder  # noqa: B018 - loading is the point
+    return kb
 
 
 @contextmanager
@@ -90,17 +91,23 @@ def place_links(passage: Passage) -> None:
         official.link_button("Official text", passage.url, icon=":material/open_in_new:")
 
 
-def document_label(documents: dict[str, dict]):
+def document_label(documents: dict[str, Document]):
     """A format_func showing "title (id)" for document ids in select boxes."""
     def label(doc_id: str) -> str:
-        title = (documents.get(doc_id) or {}).get("title") or doc_id
+        document = documents.get(doc_id)
+        title = document.title if document and document.title else doc_id
         return f"{title if len(title) <= 80 else title[:79] + '…'} ({doc_id})"
     return label
 
 
-def sidebar(store: Store) -> None:
+def documents_by_id(kb: KnowledgeBase) -> dict[str, Document]:
+    """The live documents, by id, in id order."""
+    return {document.doc_id: document for document in kb.documents()}
+
+
+def sidebar(kb: KnowledgeBase) -> None:
     """The corpus in one line and where it lives, on every page."""
-    documents = store.catalogue.documents()
-    passages = sum(doc["passages"] for doc in documents)
+    documents = kb.documents()
+    passages = sum(doc.passages for doc in documents)
     st.sidebar.caption(f"{len(documents)} documents, {passages:,} passages  \n"
-                       f"Data: {as_text(str(store.settings.home))}")
+                       f"Data: {as_text(str(kb.home))}")

@@ -1,8 +1,8 @@
 """Corpus: the documents with their provenance; add (URL or upload), refresh and remove.
 
-Changes go through the same pipeline functions as `kb add`, `kb ingest` and `kb remove`, under
-the data directory's write lock, and are guarded by kb.access when the app is reachable from
-the network.
+Changes are the same KnowledgeBase calls as `kb add`, `kb ingest` and `kb remove` (each under
+the data directory's write lock), guarded by the admin token when the app is reachable from the
+network.
 """
 
 import math
@@ -10,15 +10,14 @@ import math
 import pandas as pd
 import streamlit as st
 
-from ingest.pipeline import Pipeline, add_document, add_upload, is_url, remove_document
-from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
-from kb.cli import DOC_FIELDS, summary
+from kb.api import CLOSED_MESSAGE, ChangeAccess, change_access, is_url, token_matches
 from kb.errors import UsageError
-from ui.common import as_text, document_label, embedder, errors_shown, open_store, web_link
+from kb.types import DocumentDone, ModelLoading, PassagesEmbedded, ProgressEvent, StageStarted
+from ui.common import as_text, document_label, documents_by_id, errors_shown, open_kb, web_link
 
-store = open_store()
-settings = store.settings
-documents = {doc["doc_id"]: doc for doc in store.catalogue.documents()}
+kb = open_kb()
+settings = kb.settings
+documents = documents_by_id(kb)
 
 st.title("Corpus")
 
@@ -35,7 +34,7 @@ COLUMN_CONFIG = {
 }
 
 if documents:
-    table = pd.DataFrame([{field: doc.get(field) for field in DOC_FIELDS} for doc in documents.values()])
+    table = pd.DataFrame([doc.to_json() for doc in documents.values()])
     table["source"] = [web_link(url) for url in table["canonical_url"]]
     st.dataframe(table, hide_index=True, column_order=COLUMNS, column_config=COLUMN_CONFIG)
 else:
@@ -67,30 +66,25 @@ class StatusProgress:
         self.status = status
         self.bar = None
 
-    def handle(self, event: str, info: dict) -> None:
-        if event == "loading-model":
+    def handle(self, event: ProgressEvent) -> None:
+        if isinstance(event, ModelLoading):
             self.status.update(label="Loading the embedding model…")
-        elif event == "document":
-            self.status.update(label=f"{info['doc_id']}: {info['stage']}")
-            self.status.write(as_text(f"{info['doc_id']}: {info['stage']}"))
-            if info["stage"] == "embedding":
-                self.bar = self.status.progress(0.0, text=f"embedding {info['passages']} passages")
-        elif event == "embedded" and self.bar is not None:
-            self.bar.progress(info["done"] / max(info["total"], 1),
-                              text=f"embedded {info['done']} of {info['total']} passages")
-        elif event == "result":
-            result = info["result"]
-            detail = result.message or f"{result.passages} passages"
-            self.status.write(as_text(f"{result.doc_id}: {result.status}, {detail}"))
+        elif isinstance(event, StageStarted):
+            self.status.update(label=f"{event.doc_id}: {event.stage}")
+            self.status.write(as_text(f"{event.doc_id}: {event.stage}"))
+            if event.stage == "embedding":
+                self.bar = self.status.progress(0.0, text=f"embedding {event.passages} passages")
+        elif isinstance(event, PassagesEmbedded) and self.bar is not None:
+            self.bar.progress(event.done / max(event.total, 1),
+                              text=f"embedded {event.done} of {event.total} passages")
+        elif isinstance(event, DocumentDone):
+            self.status.write(as_text(event.result.summary()))
 
 
 def run_change(label: str, change) -> None:
-    """Run `change(pipeline)` under the write lock with live progress; rerun to show the result."""
+    """Run `change(on_event)` (a KnowledgeBase call) with live progress; rerun to show the result."""
     with st.status(label, expanded=True) as status, errors_shown():
-        progress = StatusProgress(status)
-        pipeline = Pipeline(settings, store, embedder(settings), on_event=progress.handle)
-        with store.writing():
-            outcome = change(pipeline)
+        outcome = change(StatusProgress(status).handle)
         status.update(label=outcome, state="complete")
         st.session_state["last_change"] = outcome
         st.rerun()
@@ -112,10 +106,6 @@ def metadata_fields(prefix: str) -> dict[str, str]:
     }
 
 
-def added(result) -> str:
-    return f"added {result.doc_id}: {result.passages} passages"
-
-
 if "last_change" in st.session_state:
     st.success(as_text(st.session_state.pop("last_change")))
 
@@ -130,7 +120,7 @@ if may_change():
                 if not is_url(url.strip()):
                     raise UsageError(f"only http(s) URLs can be added, not '{url.strip()}'")
                 run_change(f"Adding {url.strip()}",
-                           lambda pipeline: added(add_document(pipeline, url.strip(), **metadata)))
+                           lambda on_event: kb.add(url.strip(), on_event=on_event, **metadata).summary())
     with by_upload, st.form("add-upload", clear_on_submit=True):
         upload = st.file_uploader("PDF, HTML, Markdown or text file",
                                   type=["pdf", "html", "htm", "md", "markdown", "txt"],
@@ -142,8 +132,8 @@ if may_change():
                 if official.strip() and not is_url(official.strip()):
                     raise UsageError(f"the official URL must be http(s), not '{official.strip()}'")
                 content = upload.getvalue()
-                run_change(f"Adding {upload.name}", lambda pipeline: added(add_upload(
-                    pipeline, upload.name, content, url=official.strip(), **metadata)))
+                run_change(f"Adding {upload.name}", lambda on_event: kb.add_upload(
+                    upload.name, content, url=official.strip(), on_event=on_event, **metadata).summary())
     with refresh:
         st.caption("Fetch again and re-index what changed (from KB_MIRROR when it is set). "
                    "A document that fails keeps its previous version.")
@@ -151,9 +141,9 @@ if may_change():
         target = one.selectbox("Document", list(documents), format_func=document_label(documents),
                                key="refresh-doc")
         if one.button("Refresh this document", disabled=target is None):
-            run_change(f"Refreshing {target}", lambda pipeline: summary(pipeline.ingest([target])))
+            run_change(f"Refreshing {target}", lambda on_event: kb.refresh(target, on_event=on_event).summary())
         if every.button("Refresh all"):
-            run_change("Refreshing every document", lambda pipeline: summary(pipeline.ingest()))
+            run_change("Refreshing every document", lambda on_event: kb.refresh(on_event=on_event).summary())
     with remove:
         target = st.selectbox("Document", list(documents), format_func=document_label(documents),
                               key="remove-doc")
@@ -162,12 +152,12 @@ if may_change():
             st.session_state["pending_removal"] = target
             st.rerun()
         if pending is not None:
-            st.warning(as_text(f"Remove {pending} and its {documents.get(pending, {}).get('passages', 0)} "
+            st.warning(as_text(f"Remove {pending} and its {documents[pending].passages if pending in documents else 0} "
                                "passages? A document of the default corpus comes back on the next refresh."))
             yes, no, _ = st.columns([1, 1, 4])
             if yes.button("Yes, remove", type="primary"):
                 del st.session_state["pending_removal"]
-                run_change(f"Removing {pending}", lambda pipeline: remove_document(pipeline, pending))
+                run_change(f"Removing {pending}", lambda on_event: kb.remove(pending))
             if no.button("Cancel"):
                 del st.session_state["pending_removal"]
                 st.rerun()

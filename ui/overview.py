@@ -4,10 +4,9 @@ passages per document."""
 import pandas as pd
 import streamlit as st
 
-from ui.common import open_store
+from ui.common import open_kb
 
-store = open_store()
-documents = pd.DataFrame(store.catalogue.documents())
+documents = pd.DataFrame([document.to_json() for document in open_kb().documents()])
 
 st.title("Overview")
 if documents.empty:

@@ -6,12 +6,11 @@ link here and a reader can share what they are looking at.
 
 import streamlit as st
 
-from kb.reading import outline, part_at
-from kb.search import matches_locator
-from ui.common import as_text, document_label, errors_shown, open_store, web_link
+from kb.api import matches_locator, part_at
+from ui.common import as_text, document_label, documents_by_id, errors_shown, open_kb, web_link
 
-store = open_store()
-documents = {doc["doc_id"]: doc for doc in store.catalogue.documents()}
+kb = open_kb()
+documents = documents_by_id(kb)
 
 st.title("Read")
 if not documents:
@@ -38,7 +37,7 @@ if chosen != doc_id:
     go(doc_id)
 
 document = documents[doc_id]
-parts = outline(store.catalogue.passages(doc_id))
+parts = kb.outline(doc_id)
 locator = st.query_params.get("locator", "")
 number = st.query_params.get("part", "")
 with errors_shown():
@@ -64,8 +63,8 @@ with errors_shown():
             go(doc_id, wanted.strip())
             st.rerun()
 
-    st.caption(as_text(f"{document['title']} · {document['issuer'] or 'issuer unknown'} · "
-                       f"{document['date'] or 'undated'}"))
+    st.caption(as_text(f"{document.title} · {document.issuer or 'issuer unknown'} · "
+                       f"{document.date or 'undated'}"))
     st.subheader(as_text(part.heading))
     marked_ids = {passage.passage_id for passage in here}
     lead_in = ""

@@ -3,12 +3,12 @@ that opens a named provision ("Art. 22 GDPR") on the Read page."""
 
 import streamlit as st
 
-from kb.reading import locate
-from kb.search import MAX_K, SearchFilters, search
-from ui.common import READ_PAGE, document_label, embedder, errors_shown, open_store, passage_card
+from kb.api import MAX_K, SearchFilters
+from ui.common import (READ_PAGE, document_label, documents_by_id, errors_shown, open_kb, passage_card,
+                       with_models)
 
-store = open_store()
-documents = {doc["doc_id"]: doc for doc in store.catalogue.documents()}
+kb = open_kb()
+documents = documents_by_id(kb)
 
 st.title("Search")
 if not documents:
@@ -21,13 +21,13 @@ with st.form("reference", border=False):
     reference = box.text_input("Go to a provision", placeholder="Art. 22 GDPR, Recital 47 AI Act, Annex III")
     if go.form_submit_button("Open", icon=":material/arrow_forward:") and reference.strip():
         with errors_shown():
-            place = locate(store, reference)
+            place = kb.locate(reference)
             st.switch_page(READ_PAGE, query_params={"doc": place.doc_id, "locator": place.locator})
 
 
 def values(field: str) -> list[str]:
     """The distinct values of a document field, for a filter's choices ("" = any)."""
-    return [""] + sorted({doc[field] for doc in documents.values() if doc.get(field)})
+    return [""] + sorted({getattr(doc, field) for doc in documents.values() if getattr(doc, field)})
 
 
 query = st.text_input("Question or keywords",
@@ -48,8 +48,7 @@ if query.strip():
                             doc_type=doc_type, since=since.isoformat() if since else "",
                             until=until.isoformat() if until else "")
     with errors_shown():
-        results = search(store, embedder(store.settings), query, k=int(k), filters=filters,
-                         max_per_doc=int(max_per_doc))
+        results = with_models(kb).search(query, k=int(k), filters=filters, max_per_doc=int(max_per_doc))
         if not results.hits:
             st.info("No passages found; loosen the filters.")
         elif results.no_good_match:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Set
 
 from kb.types import Section
 
@@ -49,7 +50,7 @@ def word_vocabulary(texts) -> set[str]:
     return vocabulary
 
 
-def join_lines(lines: list[str], vocabulary: set[str] = frozenset()) -> str:
+def join_lines(lines: list[str], vocabulary: Set[str] = frozenset()) -> str:
     """Join hard-wrapped lines into one paragraph, undoing end-of-line hyphenation."""
     parts: list[str] = []
     for line in (collapse(line) for line in lines):
@@ -66,7 +67,7 @@ def join_lines(lines: list[str], vocabulary: set[str] = frozenset()) -> str:
     return " ".join(parts)
 
 
-def _drop_hyphen(before: str, after: str, vocabulary: set[str]) -> bool:
+def _drop_hyphen(before: str, after: str, vocabulary: Set[str]) -> bool:
     """Whether "before-" at a line end + "after" is one word split by hyphenation."""
     joined, compound = (before + after).lower(), f"{before}-{after}".lower()
     if joined in vocabulary:

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag, XMLParsedAsHTMLWarning
 
 from ingest.parsers.common import collapse
-
-try:  # bs4 >= 4.11 warns when an XHTML file (the 2016 pages) goes through an HTML parser
-    from bs4 import XMLParsedAsHTMLWarning
-except ImportError:  # pragma: no cover - older bs4 has no such warning
-    XMLParsedAsHTMLWarning = UserWarning
 
 # A note call ("(15)" linking to a footnote) is replaced by this private-use character so that the
 # space before it can be dropped with it: "Committee (1)," becomes "Committee,".
@@ -94,7 +89,7 @@ def clean(text: str) -> str:
 
 def style_of(tag: Tag) -> str:
     """The tag's first class without the `oj-` prefix, "" when it has none."""
-    classes = tag.get("class") or []
+    classes = tag.get_attribute_list("class")
     return classes[0].removeprefix("oj-") if classes else ""
 
 

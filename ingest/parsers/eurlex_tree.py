@@ -9,7 +9,7 @@ small builders because their numbering rules differ: "Article 5(1)(h)(i)" agains
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from ingest.parsers.eurlex_html import Closing, Para, Row, Rule, row_paragraphs
 from kb.types import Section
@@ -211,7 +211,7 @@ class AnnexBuilder:
 class ActBuilder:
     """Reads the block stream of one act, in order, into a `Section` tree."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.root = Section("document", container=True)
         self.title_parts: list[str] = []
         self.stage = "waiting"  # waiting, title, preamble, body, closing, annex
@@ -269,8 +269,8 @@ class ActBuilder:
         handlers.get(para.style, self._text)(para.text)
 
     def _document_title(self, text: str) -> None:
-        if ANNEX_HEADING.match(text):
-            self._annex(text)
+        if heading := ANNEX_HEADING.match(text):
+            self._annex(heading.group(1))
         elif self.stage == "title":
             if text not in NOT_TITLE:
                 self.title_parts.append(text)
@@ -306,7 +306,7 @@ class ActBuilder:
                 self._text(text)
         elif self.annex is not None:
             self.annex.add_row(row)
-        else:
+        elif self.article is not None:  # always, when there is no annex (the branch above)
             self.article.add_row(row)
 
     def _recital(self, number: str, row: Row) -> None:
@@ -378,8 +378,7 @@ class ActBuilder:
         self.article, self.divisions, self.ended = None, [], True
         self.stage = "closing"
 
-    def _annex(self, text: str) -> None:
-        number = ANNEX_HEADING.match(text).group(1)
+    def _annex(self, number: str | None) -> None:
         label = f"Annex {number.upper()}" if number else "Annex"
         node = Section("annex", locator=label, heading=label, anchor=f"anx_{number.upper()}" if number else "")
         self.root.children.append(node)

@@ -6,8 +6,16 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 
-from bs4 import (BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag,
-                 XMLParsedAsHTMLWarning)
+from bs4 import (
+    BeautifulSoup,
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    ProcessingInstruction,
+    Tag,
+    XMLParsedAsHTMLWarning,
+)
 
 from ingest.parsers.common import OutlineBuilder, SlugRegistry, clean_lines, collapse, table_blocks
 from kb.errors import ParseError
@@ -68,7 +76,7 @@ def soup_of(markup: bytes | str) -> BeautifulSoup:
 
 def main_element(soup: BeautifulSoup) -> Tag:
     """<main>, a single <article>, [role=main], else <body>: where the page's own text lives."""
-    for candidate in (soup.find("main"), soup.find(attrs={"role": "main"})):
+    for candidate in (soup.find("main"), soup.select_one('[role="main"]')):
         if candidate is not None:
             return candidate
     articles = soup.find_all("article")
@@ -81,9 +89,7 @@ def prepare(root: Tag) -> None:
     """Drop furniture and hidden elements, turn <br> into line breaks, keep headings of <header>."""
     for tag in root.find_all(list(DROP)):
         tag.decompose()
-    for tag in root.find_all(attrs={"hidden": True}):
-        tag.decompose()
-    for tag in root.find_all(attrs={"aria-hidden": "true"}):
+    for tag in root.select('[hidden], [aria-hidden="true"]'):
         tag.decompose()
     for header in root.find_all("header"):
         headings = header.find_all(HEADINGS)
@@ -191,7 +197,7 @@ def _raw_text(tag: Tag) -> str:
         if isinstance(node, NavigableString):
             if not isinstance(node, _SKIPPED_STRINGS):
                 parts.append(str(node))
-        elif node.name not in INLINE:
+        elif isinstance(node, Tag) and node.name not in INLINE:
             parts.append(" ")
     return "".join(parts)
 
@@ -199,11 +205,11 @@ def _raw_text(tag: Tag) -> str:
 def heading_anchor(heading: Tag, slugs: SlugRegistry) -> str:
     """The heading's own id, an id inside it, its section's id, else a slug of its text."""
     if heading.get("id"):
-        return heading["id"]
+        return str(heading["id"])
     inner = heading.find(lambda tag: tag.get("id") or (tag.name == "a" and tag.get("name")))
     if inner is not None:
-        return inner.get("id") or inner["name"]
+        return str(inner.get("id") or inner["name"])
     section = heading.find_parent(lambda tag: tag.name in ("section", "article", "div") and tag.get("id"))
     if section is not None and section.find(HEADINGS) is heading:
-        return section["id"]
+        return str(section["id"])
     return slugs.slug(element_text(heading))

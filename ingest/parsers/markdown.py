@@ -1,4 +1,9 @@
-"""Markdown (READMEs, docs): a heading tree with GitHub anchors, read from markdown-it's syntax tree."""
+"""Markdown (READMEs, docs): a heading tree with GitHub anchors, read from markdown-it's syntax tree.
+
+A document without Markdown headings uses its bold lines as headings ("**Prohibited Uses**"), and
+one cut into numbered clauses like a licence ("2. Additional Commercial Terms") is read the way the
+plain-text parser reads licences: "Section 2", "Section 1(b)(i)".
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from pathlib import PurePosixPath
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from ingest.parsers import html
+from ingest.parsers import html, text as plain_text
+from ingest.parsers.clauses import is_numbered
 from ingest.parsers.common import OutlineBuilder, SlugRegistry, clean_lines, collapse, table_blocks
 from kb.errors import ParseError
 from kb.types import Fetched, ParsedDocument
@@ -21,6 +27,7 @@ _ATX_HEADING = re.compile(rb"^#{1,6}[ \t]+\S", re.M)
 _HTML_START = re.compile(rb"^\s*<(!doctype|html|head|body)[\s>]", re.I)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(---|\.\.\.)[ \t]*(\n|\Z)", re.S)  # YAML metadata of docs sites
 _ALERT = re.compile(r"^\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.I)
+BOLD_HEADING_WORDS = 8  # a bold line this short, in a document without headings, is a heading
 _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
@@ -42,8 +49,13 @@ def parse(fetched: Fetched) -> ParsedDocument:
         text = fetched.content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = fetched.content.decode("cp1252", errors="replace")
-    tree = SyntaxTreeNode(_PARSER.parse(_FRONT_MATTER.sub("", text, count=1)))
-    reader = _Reader()
+    text = _FRONT_MATTER.sub("", text, count=1)
+    tree = SyntaxTreeNode(_PARSER.parse(text))
+    has_headings = any(node.type == "heading" for node in tree.children)
+    if not has_headings and is_numbered(text.splitlines()):
+        licence = plain_text.parse(fetched)
+        return ParsedDocument(root=licence.root, title=licence.title, parser=NAME)
+    reader = _Reader(bold_headings=not has_headings)
     for node in tree.children:
         reader.read(node)
     return ParsedDocument(root=reader.outline.root, title=reader.title, parser=NAME)
@@ -52,15 +64,23 @@ def parse(fetched: Fetched) -> ParsedDocument:
 class _Reader:
     """Walks top-level Markdown nodes into an outline."""
 
-    def __init__(self) -> None:
+    def __init__(self, bold_headings: bool = False) -> None:
         self.outline = OutlineBuilder(intro_locator="Introduction")
         self.slugs = SlugRegistry()
         self.title = ""
+        self.bold_headings = bold_headings
+        self.started = False  # whether any node was read yet
 
     def read(self, node: SyntaxTreeNode) -> None:
         """Add one block-level node (and what it contains) to the outline."""
+        first, self.started = not self.started, True
         if node.type == "heading":
             self.heading(int(node.tag[1]), inline_text(node.children[0]))
+        elif node.type == "paragraph" and self.bold_headings and (bold := bold_heading(node.children[0])):
+            # GitHub gives bold lines no anchor; the first one, opening the document, is its title.
+            if first:
+                self.title = bold
+            self.outline.heading(1 if first else 2, bold)
         elif node.type == "paragraph":
             self.outline.block(inline_text(node.children[0]))
         elif node.type in ("bullet_list", "ordered_list"):
@@ -103,6 +123,15 @@ class _Reader:
 def inline_text(node: SyntaxTreeNode) -> str:
     """Plain text of inline content: markup, images and raw HTML tags dropped, link text kept."""
     return collapse(_inline_parts(node))
+
+
+def bold_heading(node: SyntaxTreeNode) -> str:
+    """The text of an inline node that is nothing but short bold text ("**Prohibited Uses**"), else ""."""
+    parts = [child for child in node.children if not (child.type == "text" and not child.content.strip())]
+    if not parts or any(child.type != "strong" for child in parts):
+        return ""
+    text = inline_text(node)
+    return text if len(text.split()) <= BOLD_HEADING_WORDS and not text.endswith((".", ":", "!", "?")) else ""
 
 
 def alert_text(text: str) -> str:

@@ -1,13 +1,16 @@
-"""Plain text: paragraphs split on blank lines, heading-like lines start sections. The fallback parser."""
+"""Plain text: paragraphs split on blank lines, heading-like lines start sections, and a licence's
+numbered clauses ("2. Additional Commercial Terms", "a.", "i.") become "Section 2", "Section 1(b)(i)".
+The fallback parser."""
 
 from __future__ import annotations
 
 import codecs
 import re
 
+from ingest.parsers.clauses import ClauseTree, is_caption_only, is_numbered
 from ingest.parsers.common import OutlineBuilder, clean_text, join_lines, numbering_depth, word_vocabulary
 from kb.errors import ParseError
-from kb.types import Fetched, ParsedDocument
+from kb.types import Fetched, ParsedDocument, Section
 
 NAME = "text"
 
@@ -41,9 +44,12 @@ def parse(fetched: Fetched) -> ParsedDocument:
         raise ParseError(f"{fetched.url}: the text file is empty")
     vocabulary = word_vocabulary(line for lines in paragraphs for line in lines)
     outline = OutlineBuilder(intro_locator="Text")
+    clauses = ClauseTree(outline.root) if is_numbered([line for lines in paragraphs for line in lines]) else None
     title = ""
     for index, lines in enumerate(paragraphs):
         is_last = index == len(paragraphs) - 1
+        if clauses and _add_clause_text(clauses, lines, vocabulary):
+            continue
         if not is_last and _is_heading(lines):
             heading = " ".join(lines[0].split())
             title = title or (heading if index == 0 else "")
@@ -51,6 +57,27 @@ def parse(fetched: Fetched) -> ParsedDocument:
         else:
             outline.block(join_lines(lines, vocabulary))
     return ParsedDocument(root=outline.root, title=title, parser=NAME)
+
+
+def _add_clause_text(clauses: ClauseTree, lines: list[str], vocabulary: set[str]) -> bool:
+    """Add a paragraph of the numbered part, or return False before the first clause. A line that
+    continues the numbering opens a clause; other lines belong to the clause before them. A clause
+    that is only a caption ("1. License Rights and Redistribution.") has a heading and no text."""
+    pieces: list[tuple[Section, bool, list[str]]] = []  # clause, opened by this piece, lines
+    for line in filter(str.strip, lines):
+        if node := clauses.start(line):
+            pieces.append((node, True, [line]))
+        elif pieces:
+            pieces[-1][2].append(line)
+        elif current := clauses.current():
+            pieces.append((current, False, [line]))
+        else:
+            return False
+    for node, opened, piece in pieces:
+        text = join_lines(piece, vocabulary)
+        if not (opened and is_caption_only(text)):
+            node.blocks.append(text)
+    return True
 
 
 def _decode(content: bytes, strict_tail: bool = True) -> str | None:

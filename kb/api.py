@@ -1,0 +1,260 @@
+"""The one door into the knowledge base: every face (the `kb` CLI, the app, the benchmarks, the
+test fixtures) opens a `KnowledgeBase` and calls its methods.
+
+It owns the store (catalogue, vectors, keyword index), the embedding model (loaded on first
+need, once), the answer models, the embedding cache and the write lock. Its methods are what the
+product does; each one that changes the corpus takes the write lock itself and leaves the
+catalogue, the vectors and the keyword index in step.
+
+    with KnowledgeBase.open() as kb:              # KB_HOME, KB_* variables, config.toml
+        for hit in kb.search("emotion recognition at work").hits: ...
+        kb.add("https://example.org/guidance.html", jurisdiction="FR")
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from ingest.parse import PARSERS as PARSER_MODULES
+from ingest.pipeline import is_url
+from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
+from kb.answers import AnswerStream, checked_date, checked_question
+from kb.config import Settings, load_settings
+from kb.doctor import Health
+from kb.errors import NotFoundError
+from kb.evaluate import DIAGNOSIS_DEPTH, EvalReport, Question, load_questions
+from kb.llm import BACKENDS
+from kb.reading import Part, Place, part_at
+from kb.search import MAX_K, SearchFilters, SearchResults, matches_locator
+from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, vector_id
+
+# What faces use besides KnowledgeBase, so that they need no module below this one.
+__all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
+           "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "Place", "SearchFilters",
+           "SearchResults", "change_access", "checked_date", "checked_question", "is_url", "load_embedder",
+           "matches_locator", "part_at", "token_matches"]
+
+PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
+
+
+def load_embedder(**overrides):
+    """The embedding model these settings name, loaded now: one to share between knowledge bases
+    (`KnowledgeBase.open(..., embedder=...)` in tests and benchmarks)."""
+    from kb.embedding import Embedder
+
+    return Embedder(load_settings(**overrides))
+
+
+class KnowledgeBase:
+    """A data directory's documents, and everything one can do with them."""
+
+    def __init__(self, settings: Settings, embedder=None):
+        """Open the store of `settings.home`; `embedder` (an Embedder) skips loading the model,
+        so that tests and benchmarks share one."""
+        from kb.store import Store
+
+        self.settings = settings
+        self._store = Store(settings)
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self._embedding_cache = None
+
+    @classmethod
+    def open(cls, home: str | Path | None = None, *, embedder=None, **overrides) -> KnowledgeBase:
+        """The knowledge base of `home` (default: KB_HOME, else the user data dir), with settings
+        from KB_* variables and <home>/config.toml; keyword overrides win over both."""
+        return cls(load_settings(home=home, **overrides), embedder=embedder)
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the catalogue and the embedding cache (the models stay loaded in the process)."""
+        if self._embedding_cache is not None:
+            self._embedding_cache.close()
+            self._embedding_cache = None
+        self._store.close()
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    # Models ------------------------------------------------------------------------------------
+
+    @property
+    def embedder(self):
+        """The embedding model, loaded on first use (about 10 s), once."""
+        if self._embedder is None:
+            with self._embedder_lock:
+                if self._embedder is None:
+                    from kb.embedding import Embedder
+
+                    self._embedder = Embedder(self.settings)
+        return self._embedder
+
+    @property
+    def embedder_loaded(self) -> bool:
+        return self._embedder is not None
+
+    def answer_model(self, backend: str | None = None):
+        """The model that writes answers for a backend (None for "extractive"), loaded once per
+        process; a ConfigError for an unknown backend."""
+        from kb.llm import load_model
+
+        return load_model(self.settings, backend or self.settings.llm_backend)
+
+    # Reading -----------------------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        """Every live document, by id."""
+        return [Document.from_record(row) for row in self._store.catalogue.documents()]
+
+    def document(self, doc_id: str) -> Document:
+        """One live document; NotFoundError when there is none with that id."""
+        row = self._store.catalogue.document(doc_id)
+        if row is None:
+            raise NotFoundError(f"no document with id '{doc_id}' (see `kb list`)")
+        return Document.from_record(row)
+
+    def passages(self, doc_id: str, locator: str = "") -> list[Passage]:
+        """A document's passages in order; with a locator, those at or inside it ("Article 5"
+        gives Article 5(1)(a) to 5(8)), a NotFoundError when there are none."""
+        passages = self._store.catalogue.passages(doc_id)
+        if not locator:
+            return passages
+        inside = [passage for passage in passages if matches_locator(passage.locator, locator)]
+        if not inside:
+            raise NotFoundError(f"'{locator}' not found in {doc_id}; `kb show {doc_id}` lists its locators")
+        return inside
+
+    def locators(self, doc_id: str) -> list[str]:
+        """The distinct locators of a document, in document order."""
+        return list(dict.fromkeys(passage.locator for passage in self.passages(doc_id)))
+
+    def outline(self, doc_id: str) -> list[Part]:
+        """A document's parts: its passages grouped under their heading path, in order."""
+        from kb.reading import outline
+
+        return outline(self.passages(doc_id))
+
+    def recital_explanations(self) -> list[tuple[Passage, Passage]]:
+        """(recital, the live provision it explains) for every recital that ingest linked."""
+        catalogue = self._store.catalogue
+        versions = catalogue.live_versions()
+        by_vector_id = {vector_id(p.passage_id, versions[doc.doc_id]): p
+                        for doc in self.documents() for p in self.passages(doc.doc_id)}
+        return [(by_vector_id[recital], by_vector_id[provision])
+                for recital, provision in catalogue.explained_provisions(list(by_vector_id)).items()
+                if provision in by_vector_id]
+
+    def locate(self, reference: str) -> Place:
+        """The provision a reference names ("Art. 22 GDPR", "Recital 47 AI Act")."""
+        from kb.reading import locate
+
+        return locate(self._store, reference)
+
+    # Search and answers ------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5, filters: SearchFilters | None = None,
+               max_per_doc: int = 0) -> SearchResults:
+        """The k passages that best answer a query (or that it names), best first."""
+        from kb.search import search
+
+        return search(self._store, self.embedder, query, k=k, filters=filters, max_per_doc=max_per_doc)
+
+    def ask_stream(self, question: str, backend: str | None = None, k: int | None = None,
+                   filters: SearchFilters | None = None, as_of: str | None = None) -> AnswerStream:
+        """A cited answer as a stream of verified text; `.answer` holds the Answer after.
+        `as_of` (YYYY-MM-DD, default today): the day the answer states the law for."""
+        from kb.answers import ask_stream
+
+        question = checked_question(question)  # a user mistake shows before any model loads
+        self.answer_model(backend)
+        return ask_stream(self._store, self.embedder, question, backend=backend, k=k, filters=filters,
+                          as_of=as_of)
+
+    def ask(self, question: str, backend: str | None = None, k: int | None = None,
+            filters: SearchFilters | None = None, as_of: str | None = None) -> Answer:
+        """A cited answer, whole."""
+        stream = self.ask_stream(question, backend=backend, k=k, filters=filters, as_of=as_of)
+        for _ in stream:
+            pass
+        return stream.answer
+
+    def evaluate(self, questions: Path | Iterable[Question],
+                 filters: SearchFilters | None = None) -> EvalReport:
+        """Retrieval figures on a question file (or loaded questions)."""
+        from kb.evaluate import evaluate
+
+        if isinstance(questions, (str, Path)):
+            questions = load_questions(Path(questions))
+        return evaluate(self._store, self.embedder, list(questions), filters)
+
+    def sweep_fusion(self, questions: Path | Iterable[Question], filters: SearchFilters | None = None,
+                     *, as_json: bool = False, write: bool = False) -> str:
+        """`kb eval --sweep`: the fusion weights that do best on these questions, as a report;
+        with `write`, kept in this data directory's settings when they gain anything."""
+        from kb.evaluate import sweep_and_report
+
+        if isinstance(questions, (str, Path)):
+            questions = load_questions(Path(questions))
+        return sweep_and_report(self._store, self.embedder, list(questions), filters,
+                                as_json=as_json, write=write)
+
+    # Changes (each under the write lock) -------------------------------------------------------
+
+    def ingest(self, only: Iterable[str] = (), force: bool = False,
+               on_event: EventHandler | None = None) -> IngestReport:
+        """Bring every registry and user document (or those named) up to date; unchanged ones
+        are skipped, a failing one keeps its previous version."""
+        with self._store.writing():
+            results = self._pipeline(on_event).ingest(list(only), force=force)
+        return IngestReport(results)
+
+    def refresh(self, doc_id: str | None = None, on_event: EventHandler | None = None) -> IngestReport:
+        """Fetch one document (or all) again and re-index what changed."""
+        return self.ingest([doc_id] if doc_id else (), on_event=on_event)
+
+    def add(self, target: str, *, on_event: EventHandler | None = None, **metadata: str) -> AddResult:
+        """Add a URL (http/https) or a local file; metadata as `kb add` options (doc_id, title,
+        issuer, jurisdiction, doc_type, date, url, parser). Nothing is added if anything fails."""
+        from ingest.pipeline import add_document
+
+        with self._store.writing():
+            return AddResult.of(add_document(self._pipeline(on_event), target, **metadata))
+
+    def add_upload(self, filename: str, content: bytes, *, on_event: EventHandler | None = None,
+                   **metadata: str) -> AddResult:
+        """Add a file sent through the app, accepted by what its bytes are, not by its name."""
+        from ingest.pipeline import add_upload
+
+        with self._store.writing():
+            return AddResult.of(add_upload(self._pipeline(on_event), filename, content, **metadata))
+
+    def remove(self, doc_id: str) -> str:
+        """Remove a document and its passages; returns what happened, in one line."""
+        from ingest.pipeline import remove_document
+
+        with self._store.writing():
+            return remove_document(self._pipeline(None), doc_id)
+
+    def doctor(self, repair: bool = False) -> Health:
+        """Check that catalogue, vectors and keyword index agree; with repair, mend what can be."""
+        from kb import doctor
+
+        with self._store.writing():  # a command at work would look like damage
+            return doctor.repair(self._store, lambda: self.embedder) if repair else doctor.check(self._store)
+
+    def _pipeline(self, on_event: EventHandler | None):
+        from ingest.pipeline import Pipeline
+        from kb.embedding_cache import EmbeddingCache
+
+        if self._embedding_cache is None:
+            self._embedding_cache = EmbeddingCache(self.settings.embedding_cache_path)
+        return Pipeline(self.settings, self._store, self._embedder, on_event=on_event,
+                        embedding_cache=self._embedding_cache, load_embedder=lambda: self.embedder)
