@@ -164,6 +164,13 @@ def test_prohibited_practices_sections_and_a_paragraph_checked_by_hand(parsed, p
     assert url.endswith("#page=11")
 
 
+@pytest.mark.parametrize("doc_id,contents", [("ec-guidelines-prohibited-ai-practices", {2, 3, 4, 5}),
+                                             ("ec-guidelines-gpai-obligations", {2, 3}),
+                                             ("us-ai-action-plan-2025", {3})])
+def test_contents_pages_leave_no_text(parsed, doc_id, contents):
+    assert not [node.locator for node in parsed(doc_id).root.walk() if node.page in contents and node.blocks]
+
+
 def test_paragraph_over_a_page_break_is_whole_and_footnotes_are_apart(parsed):
     document = parsed("ec-guidelines-prohibited-ai-practices")
     text = " ".join(node_at(document, "paragraph 6").blocks)
@@ -206,6 +213,7 @@ def test_gpai_guidelines_annex_sections(parsed):
 
 def test_executive_order_sections_as_numbered(parsed, passages_of, shared_corpus, manifest):
     document = parsed("us-eo-14110")
+    assert document.title == "Safe, Secure, and Trustworthy Development and Use of Artificial Intelligence"  # "Arti-" + "ficial"
     sections = [node for node in document.root.children if node.kind == "section"]
     assert [node.locator for node in sections] == [f"Sec. {n}" for n in range(1, 14)]
     assert sections[0].heading == "Section 1. Purpose."
