@@ -13,7 +13,7 @@ import pytest
 from ingest.chunk import chunk
 from ingest.parse import parse
 from kb.types import Source
-from tests.conftest import corpus_document
+from tests.conftest import corpus_document, fetched_from_file
 
 BUDGET = 200  # the default passage budget in word pieces; the encoder's hard limit is 256
 
@@ -371,3 +371,25 @@ def test_action_plan_pillars_and_unnumbered_policy_areas_by_page(parsed, passage
     assert [(child.locator, child.anchor) for child in area.children] == [("page 7", "page=7"), ("page 8", "page=8")]
     entry = manifest["us-ai-action-plan-2025"]
     assert_clean_passages(passages_of("us-ai-action-plan-2025"), shared_corpus / entry["file"], entry["canonical_url"])
+
+
+@pytest.fixture(scope="module")
+def extra_chapters(shared_corpus):
+    """The two further GPAI Code chapters of ../shared/extra (not in the default corpus)."""
+    extra = shared_corpus.parent / "extra"
+    if not (extra / "manifest.json").is_file():
+        pytest.skip(f"the extra GPAI Code chapters are not at {extra}")
+    return {path.stem: parse(fetched_from_file(path, content_type="application/pdf"))
+            for path in sorted(extra.glob("*.pdf"))}
+
+
+def test_extra_gpai_chapters_measures(extra_chapters):
+    safety = extra_chapters["gpai-code-of-practice-2025-safety-security"]
+    commitments = [node.locator for node in safety.root.walk() if re.fullmatch(r"Commitment \d+", node.locator)]
+    assert commitments == [f"Commitment {n}" for n in range(1, 11)]
+    seven = node_at(safety, "Commitment 7")
+    assert [node.locator for node in seven.children if node.kind == "section"] == [f"Measure 7.{n}" for n in range(1, 8)]
+    assert seven.page <= node_at(safety, "Measure 7.1").page <= node_at(safety, "Measure 7.7").page
+    transparency = extra_chapters["gpai-code-of-practice-2025-transparency"]
+    measures = [node.locator for node in transparency.root.walk() if re.fullmatch(r"Measure \d\.\d", node.locator)]
+    assert measures == ["Measure 1.1", "Measure 1.2", "Measure 1.3"]
