@@ -258,6 +258,8 @@ def test_m_24_10_sections_and_subsections(parsed, passages_of, shared_corpus, ma
     assert [node.locator for node in node_at(document, "Section 4(a)").children] == [
         f"Section 4(a)({n})" for n in ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix")]
     assert node_at(document, "Appendix II").heading == "Appendix II: Consolidated Table of Actions"
+    # a footnote running onto the next page stays one footnote ("... 5 U.S.C. §" / "552 need not ...")
+    assert [node.locator for node in nodes(document, "footnote")] == [f"footnote {n}" for n in range(1, 60)]
     entry = manifest["omb-m-24-10"]
     assert_clean_passages(passages_of("omb-m-24-10"), shared_corpus / entry["file"], entry["canonical_url"])
 
