@@ -13,7 +13,7 @@ import pytest
 from ingest.chunk import chunk
 from ingest.parse import parse
 from kb.types import Source
-from tests.conftest import corpus_document
+from tests.conftest import corpus_document, fetched_from_file
 
 BUDGET = 200  # the default passage budget in word pieces; the encoder's hard limit is 256
 
@@ -164,6 +164,13 @@ def test_prohibited_practices_sections_and_a_paragraph_checked_by_hand(parsed, p
     assert url.endswith("#page=11")
 
 
+@pytest.mark.parametrize("doc_id,contents", [("ec-guidelines-prohibited-ai-practices", {2, 3, 4, 5}),
+                                             ("ec-guidelines-gpai-obligations", {2, 3}),
+                                             ("us-ai-action-plan-2025", {3})])
+def test_contents_pages_leave_no_text(parsed, doc_id, contents):
+    assert not [node.locator for node in parsed(doc_id).root.walk() if node.page in contents and node.blocks]
+
+
 def test_paragraph_over_a_page_break_is_whole_and_footnotes_are_apart(parsed):
     document = parsed("ec-guidelines-prohibited-ai-practices")
     text = " ".join(node_at(document, "paragraph 6").blocks)
@@ -206,6 +213,7 @@ def test_gpai_guidelines_annex_sections(parsed):
 
 def test_executive_order_sections_as_numbered(parsed, passages_of, shared_corpus, manifest):
     document = parsed("us-eo-14110")
+    assert document.title == "Safe, Secure, and Trustworthy Development and Use of Artificial Intelligence"  # "Arti-" + "ficial"
     sections = [node for node in document.root.children if node.kind == "section"]
     assert [node.locator for node in sections] == [f"Sec. {n}" for n in range(1, 14)]
     assert sections[0].heading == "Section 1. Purpose."
@@ -250,6 +258,8 @@ def test_m_24_10_sections_and_subsections(parsed, passages_of, shared_corpus, ma
     assert [node.locator for node in node_at(document, "Section 4(a)").children] == [
         f"Section 4(a)({n})" for n in ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix")]
     assert node_at(document, "Appendix II").heading == "Appendix II: Consolidated Table of Actions"
+    # a footnote running onto the next page stays one footnote ("... 5 U.S.C. §" / "552 need not ...")
+    assert [node.locator for node in nodes(document, "footnote")] == [f"footnote {n}" for n in range(1, 60)]
     entry = manifest["omb-m-24-10"]
     assert_clean_passages(passages_of("omb-m-24-10"), shared_corpus / entry["file"], entry["canonical_url"])
 
@@ -363,3 +373,25 @@ def test_action_plan_pillars_and_unnumbered_policy_areas_by_page(parsed, passage
     assert [(child.locator, child.anchor) for child in area.children] == [("page 7", "page=7"), ("page 8", "page=8")]
     entry = manifest["us-ai-action-plan-2025"]
     assert_clean_passages(passages_of("us-ai-action-plan-2025"), shared_corpus / entry["file"], entry["canonical_url"])
+
+
+@pytest.fixture(scope="module")
+def extra_chapters(shared_corpus):
+    """The two further GPAI Code chapters of ../shared/extra (not in the default corpus)."""
+    extra = shared_corpus.parent / "extra"
+    if not (extra / "manifest.json").is_file():
+        pytest.skip(f"the extra GPAI Code chapters are not at {extra}")
+    return {path.stem: parse(fetched_from_file(path, content_type="application/pdf"))
+            for path in sorted(extra.glob("*.pdf"))}
+
+
+def test_extra_gpai_chapters_measures(extra_chapters):
+    safety = extra_chapters["gpai-code-of-practice-2025-safety-security"]
+    commitments = [node.locator for node in safety.root.walk() if re.fullmatch(r"Commitment \d+", node.locator)]
+    assert commitments == [f"Commitment {n}" for n in range(1, 11)]
+    seven = node_at(safety, "Commitment 7")
+    assert [node.locator for node in seven.children if node.kind == "section"] == [f"Measure 7.{n}" for n in range(1, 8)]
+    assert seven.page <= node_at(safety, "Measure 7.1").page <= node_at(safety, "Measure 7.7").page
+    transparency = extra_chapters["gpai-code-of-practice-2025-transparency"]
+    measures = [node.locator for node in transparency.root.walk() if re.fullmatch(r"Measure \d\.\d", node.locator)]
+    assert measures == ["Measure 1.1", "Measure 1.2", "Measure 1.3"]

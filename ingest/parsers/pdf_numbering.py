@@ -101,7 +101,7 @@ def _simple(raw: str, form: str, end: int) -> list[Label]:
         readings.append(Label("lower", raw, end, form))
     if _ROMAN.match(raw):
         readings.append(Label("roman", raw, end, form))
-    elif form == "dot" and not raw.isalpha() or raw != raw.lower():
+    elif form == "dot" and (not raw.isalpha() or not raw.islower()):  # a scan's "11." or "1v." for ii., iv.
         ocr = raw.translate(_OCR_ROMAN).lower()
         if ocr != "i" and _ROMAN.match(ocr):
             readings.append(Label("roman", ocr, end, form, ocr=True))
