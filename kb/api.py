@@ -20,7 +20,7 @@ from pathlib import Path
 from ingest.parse import PARSERS as PARSER_MODULES
 from ingest.pipeline import Pipeline, add_document, add_upload, is_url, remove_document
 from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
-from kb.answers import AnswerStream, checked_question
+from kb.answers import AnswerStream, checked_date, checked_question
 from kb.config import Settings, load_settings
 from kb.doctor import Health
 from kb.embedding import Embedder
@@ -36,7 +36,7 @@ from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Pa
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
            "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "Place", "SearchFilters",
-           "SearchResults", "change_access", "checked_question", "is_url", "load_embedder",
+           "SearchResults", "change_access", "checked_date", "checked_question", "is_url", "load_embedder",
            "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
@@ -166,18 +166,20 @@ class KnowledgeBase:
         return search(self._store, self.embedder, query, k=k, filters=filters, max_per_doc=max_per_doc)
 
     def ask_stream(self, question: str, backend: str | None = None, k: int | None = None,
-                   filters: SearchFilters | None = None) -> AnswerStream:
-        """A cited answer as a stream of verified text; `.answer` holds the Answer after."""
+                   filters: SearchFilters | None = None, as_of: str | None = None) -> AnswerStream:
+        """A cited answer as a stream of verified text; `.answer` holds the Answer after.
+        `as_of` (YYYY-MM-DD, default today): the day the answer states the law for."""
         from kb.answers import ask_stream
 
         question = checked_question(question)  # a user mistake shows before any model loads
         self.answer_model(backend)
-        return ask_stream(self._store, self.embedder, question, backend=backend, k=k, filters=filters)
+        return ask_stream(self._store, self.embedder, question, backend=backend, k=k, filters=filters,
+                          as_of=as_of)
 
     def ask(self, question: str, backend: str | None = None, k: int | None = None,
-            filters: SearchFilters | None = None) -> Answer:
+            filters: SearchFilters | None = None, as_of: str | None = None) -> Answer:
         """A cited answer, whole."""
-        stream = self.ask_stream(question, backend=backend, k=k, filters=filters)
+        stream = self.ask_stream(question, backend=backend, k=k, filters=filters, as_of=as_of)
         for _ in stream:
             pass
         assert stream.answer is not None  # set when the stream ends

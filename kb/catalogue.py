@@ -218,6 +218,38 @@ class Catalogue:
                 WHERE p.vector_id IN ({marks})""", vector_ids).fetchall()
         return {row["vector_id"]: _passage(row) for row in rows}
 
+    def passages_by_id(self, passage_ids: list[str]) -> dict[str, Passage]:
+        """Live passages by passage id (the ids facts are kept under)."""
+        if not passage_ids:
+            return {}
+        marks = ",".join("?" * len(passage_ids))
+        rows = self.db.execute(
+            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
+                       d.status, d.status_date, d.status_note, d.replaced_by
+                FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
+                WHERE p.passage_id IN ({marks})""", passage_ids).fetchall()
+        return {row["passage_id"]: _passage(row) for row in rows}
+
+    def passages_inside(self, doc_id: str, locator: str) -> list[Passage]:
+        """The live passages at or inside a locator, in document order ("Article 5(1)" and its points)."""
+        found = self.passages_by_vector_id(self.vector_ids_inside(doc_id, locator))
+        return sorted(found.values(), key=lambda passage: passage.ordinal)
+
+    def explaining_recitals(self, passage_ids: list[str]) -> dict[str, list[str]]:
+        """Provision passage id -> the live recital passages linked to it at ingest, in order."""
+        if not passage_ids:
+            return {}
+        marks = ",".join("?" * len(passage_ids))
+        rows = self.db.execute(
+            f"""SELECT r.explains, r.passage_id FROM passages r JOIN documents d
+                ON d.doc_id = r.doc_id AND d.version = r.version
+                WHERE r.explains IN ({marks}) ORDER BY r.ordinal""", passage_ids)
+        linked: dict[str, list[str]] = {}
+        for provision, recital in rows:
+            if recital not in linked.setdefault(provision, []):
+                linked[provision].append(recital)
+        return linked
+
     def explained_provisions(self, vector_ids: list[str]) -> dict[str, str]:
         """Recital vector id -> vector id of the live provision it explains."""
         if not vector_ids:

@@ -187,6 +187,10 @@ class Citation:
     n: int
     passage: Passage
     quote: str  # the supporting words, verbatim from passage.text
+    applies_from: str = ""  # ISO date since when the cited provision applies, "" when unknown
+    applies_from_basis: str = ""  # the clause that says so: "Article 113(a)"
+    # "applies", "not yet applicable" (on the answer's as_of date), "revoked" or "replaced"; "" unknown
+    status: str = ""
 
     def reference(self) -> str:
         """Citation text a person can paste: "Regulation (EU) 2024/1689, Article 5(1)(f)"."""
@@ -196,7 +200,8 @@ class Citation:
         p = self.passage
         return {"n": self.n, "passage_id": p.passage_id, "doc_id": p.doc_id, "title": p.title,
                 "locator": p.locator, "url": p.url, "quote": self.quote,
-                "reference": self.reference()}
+                "reference": self.reference(), "applies_from": self.applies_from,
+                "applies_from_basis": self.applies_from_basis, "status": self.status}
 
 
 @dataclass
@@ -217,6 +222,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, generate, verify, total
     backend: str = ""
     generated_tokens: int = 0  # pieces the model streamed (tokens for llama.cpp), for benchmarks
+    definitions: list[Citation] = field(default_factory=list)  # of the defined terms the quotes use
+    related: list[Citation] = field(default_factory=list)  # what the cited provisions point to or explain
+    as_of: str = ""  # ISO date the answer states the law as of ("" = not composed)
 
     def to_json(self) -> dict:
         """The stable JSON shape that scripts rely on."""
@@ -229,6 +237,9 @@ class Answer:
             "see_also": [hit.to_json() for hit in self.see_also],
             "timings_ms": {name: round(ms, 1) for name, ms in self.timings_ms.items()},
             "backend": self.backend,
+            "as_of": self.as_of,
+            "definitions": [citation.to_json() for citation in self.definitions],
+            "related": [citation.to_json() for citation in self.related],
         }
 
 
