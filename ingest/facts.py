@@ -22,7 +22,6 @@ def extract_facts(passages: list[Passage], source: Source) -> DocumentFacts:
         definitions=find_definitions(passages),
         references=find_cross_references(passages, source.canonical_url),
         dates=application_dates(passages),
-        # The registry's status fields arrive with issue 16; until then every document is in force.
-        status=getattr(source, "status", ""),
-        status_note=getattr(source, "status_note", ""),
+        status=source.status,
+        status_note=source.status_note,
     )

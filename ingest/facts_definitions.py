@@ -37,9 +37,12 @@ def find_definitions(passages: list[Passage]) -> list[Definition]:
         if passage.kind in ("recital", "preamble"):
             continue
         matches = list(DEFINITION.finditer(passage.text))
-        for match, following in zip(matches, [*matches[1:], None]):
+        if not matches:
+            continue
+        ends = [following.start() for following in matches[1:]] + [len(passage.text)]
+        for match, end in zip(matches, ends, strict=True):
             # A definition runs to the next one: "means:" is followed by its points.
-            words = passage.text[match.start():following.start() if following else None].strip()
+            words = passage.text[match.start():end].strip()
             terms = [match["term"], *(m["term"] for m in _OTHER_TERM.finditer(match["others"]))]
             definitions += [Definition(term=" ".join(term.split()), passage_id=passage.passage_id,
                                        locator=passage.locator, text=words)

@@ -46,6 +46,8 @@ RELATIVE_POINT = re.compile(rf"""
     (?:\s*,?\s*of\s+(?:this\s+)?paragraph\s+(?P<paragraph>\d{{1,3}}))?
     (?!\s*,?\s*of\s+(?:this\s+)?(?:Article|Annex|paragraph)\s+\d)
 """, re.VERBOSE | re.IGNORECASE)
+# Locators kb/references.py gives for guidance ("paragraph 17") that in an article mean its own parts.
+RELATIVE_IN_ARTICLE = ("paragraph ", "Section ")
 ARTICLE_LOCATOR = re.compile(r"^Article (\d+[a-z]?)(?:\((\d+)\))?")
 NUMBER = re.compile(r"\d{1,3}|\([a-z]{1,4}\)")
 
@@ -89,20 +91,16 @@ def find_cross_references(passages: list[Passage], canonical_url: str = "") -> l
     return found
 
 
-# Passages of EU acts, whose "paragraph 1" and "Section 4" are parts of their own article or chapter.
-EUR_LEX_LOCATORS = ("Article", "Recital", "Annex")
-
-
 def passage_references(text: str, locator: str, self_act: str = "") -> list[CrossReference]:
     """The references in one passage's text (passage ids not yet filled), in order, each once."""
     references: dict[tuple[str, str], CrossReference] = {}
     covered: list[tuple[int, int]] = []
     acts = sorted([*ACT.finditer(text), *TREATY.finditer(text)], key=lambda m: m.start())
     attached_acts: set[int] = set()
-    eur_lex = locator.startswith(EUR_LEX_LOCATORS)
+    in_article = bool(ARTICLE_LOCATOR.match(locator))
     for reference in find_references(text, {}):
-        if eur_lex and not reference.locator.startswith(EUR_LEX_LOCATORS):
-            continue  # "paragraph 2", "Section 4" inside an act are its own parts: see _relative
+        if in_article and reference.locator.startswith(RELATIVE_IN_ARTICLE):
+            continue  # "paragraph 2", "Section 4" inside an act's article: read as relative below
         start, end = reference.span
         act = next((m for m in acts if ATTACHED.fullmatch(text, end, m.start())), None)
         key, url = act_key(act) if act else ("", "")

@@ -15,9 +15,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from datetime import date
 
 import numpy as np
 
+from kb.compose import add_facts, compose_quotes, extractive_answer
 from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
 from kb.errors import StoreError, UsageError
@@ -66,9 +68,12 @@ class AnswerStream:
 
 def ask(store: Store, embedder: Embedder, question: str, *, backend: str | None = None,
         k: int | None = None, filters: SearchFilters | None = None,
-        on_text: Callable[[str], None] | None = None) -> Answer:
-    """Answer a question from the store; on_text receives verified text as it is ready."""
-    stream = ask_stream(store, embedder, question, backend=backend, k=k, filters=filters)
+        on_text: Callable[[str], None] | None = None, as_of: str | None = None) -> Answer:
+    """Answer a question from the store; on_text receives verified text as it is ready.
+
+    `as_of` (ISO date, default today) is the day the answer states the law for: a cited
+    provision that applies only later is flagged with its date."""
+    stream = ask_stream(store, embedder, question, backend=backend, k=k, filters=filters, as_of=as_of)
     for piece in stream:
         if on_text:
             on_text(piece)
@@ -87,17 +92,30 @@ def checked_question(question: str) -> str:
     return question
 
 
+def checked_date(as_of: str | None) -> str:
+    """An ISO date (YYYY-MM-DD), today when None; a UsageError for anything else."""
+    if as_of is None:
+        return date.today().isoformat()
+    try:
+        return date.fromisoformat(as_of.strip()).isoformat()
+    except ValueError:
+        raise UsageError(f"'{as_of}' is not a date; give it as YYYY-MM-DD, e.g. 2025-02-02") from None
+
+
 def ask_stream(store: Store, embedder: Embedder, question: str, *, backend: str | None = None,
-               k: int | None = None, filters: SearchFilters | None = None) -> AnswerStream:
+               k: int | None = None, filters: SearchFilters | None = None,
+               as_of: str | None = None) -> AnswerStream:
     """Like ask(), as a stream of verified text pieces (see AnswerStream)."""
     question = checked_question(question)
+    as_of = checked_date(as_of)
     settings = store.settings
     backend = backend or settings.llm_backend
     model = load_model(settings, backend)  # fails early (bad backend or settings), before retrieval
-    return AnswerStream(_answer(store, embedder, question, backend, model, k or settings.answer_k, filters))
+    return AnswerStream(_answer(store, embedder, question, backend, model, k or settings.answer_k, filters,
+                                as_of))
 
 
-def _answer(store, embedder, question, backend, model, k, filters) -> Generator[str, None, Answer]:
+def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Generator[str, None, Answer]:
     settings = store.settings
     started = time.perf_counter()
     results = search(store, embedder, question, k=k, filters=filters)
@@ -140,6 +158,7 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
             yield "\n" + quote.sentence
         answer.text = " ".join(c.sentence for c in kept) + "".join("\n" + q.sentence for q in quotes)
         kept += quotes
+        answer.citations = _citations(kept, evidence)
     else:
         extract_started = time.perf_counter()
         kept = extractive(evidence, question_vector, question, results.references)
@@ -148,10 +167,18 @@ def _answer(store, embedder, question, backend, model, k, filters) -> Generator[
             yield from _abstain(answer, results.hits, NO_CLOSE_PASSAGE)
             return _finish(answer, started)
         answer.mode = "extractive"
-        for c in kept:
-            yield c.sentence + "\n"
-        answer.text = "\n".join(c.sentence for c in kept)
-    answer.citations = _citations(kept, evidence)
+        compose_started = time.perf_counter()
+        by_n = {item.n: item for item in evidence}
+        quotes = compose_quotes(store.catalogue, [(by_n[n].hit.passage, clause)
+                                                  for c in kept for n, clause in c.supports.items()])
+        lines, answer.citations = extractive_answer(store.catalogue, quotes, as_of)
+        timings["compose"] = _ms(compose_started)
+        for line in lines:
+            yield line + "\n"
+        answer.text = "\n".join(lines)
+    compose_started = time.perf_counter()
+    add_facts(store.catalogue, answer, as_of)
+    timings["compose"] = timings.get("compose", 0.0) + _ms(compose_started)
     return _finish(answer, started)
 
 

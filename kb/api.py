@@ -16,29 +16,37 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.parse import PARSERS as PARSER_MODULES
 from ingest.pipeline import is_url
 from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
-from kb.answers import AnswerStream, checked_question
+from kb.answers import AnswerStream, checked_date, checked_question
 from kb.config import Settings, load_settings
 from kb.doctor import Health
 from kb.errors import NotFoundError
 from kb.evaluate import DIAGNOSIS_DEPTH, EvalReport, Question, load_questions
 from kb.llm import BACKENDS
 from kb.reading import Part, Place, part_at
-from kb.search import MAX_K, SearchFilters, SearchResults, matches_locator
-from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, vector_id
+from kb.search import MAX_K, SearchFilters, SearchResults
+from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, matches_locator, vector_id
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Pipeline
+    from kb.embedding import Embedder
+    from kb.embedding_cache import EmbeddingCache
+    from kb.llm import LanguageModel
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
            "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "Place", "SearchFilters",
-           "SearchResults", "change_access", "checked_question", "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
+           "SearchResults", "change_access", "checked_date", "checked_question", "is_url", "load_embedder",
+           "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 
 
-def load_embedder(**overrides):
+def load_embedder(**overrides) -> Embedder:
     """The embedding model these settings name, loaded now: one to share between knowledge bases
     (`KnowledgeBase.open(..., embedder=...)` in tests and benchmarks)."""
     from kb.embedding import Embedder
@@ -49,7 +57,7 @@ def load_embedder(**overrides):
 class KnowledgeBase:
     """A data directory's documents, and everything one can do with them."""
 
-    def __init__(self, settings: Settings, embedder=None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
         """Open the store of `settings.home`; `embedder` (an Embedder) skips loading the model,
         so that tests and benchmarks share one."""
         from kb.store import Store
@@ -58,10 +66,11 @@ class KnowledgeBase:
         self._store = Store(settings)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
-        self._embedding_cache = None
+        self._embedding_cache: EmbeddingCache | None = None
 
     @classmethod
-    def open(cls, home: str | Path | None = None, *, embedder=None, **overrides) -> KnowledgeBase:
+    def open(cls, home: str | Path | None = None, *, embedder: Embedder | None = None,
+             **overrides) -> KnowledgeBase:
         """The knowledge base of `home` (default: KB_HOME, else the user data dir), with settings
         from KB_* variables and <home>/config.toml; keyword overrides win over both."""
         return cls(load_settings(home=home, **overrides), embedder=embedder)
@@ -86,7 +95,7 @@ class KnowledgeBase:
     # Models ------------------------------------------------------------------------------------
 
     @property
-    def embedder(self):
+    def embedder(self) -> Embedder:
         """The embedding model, loaded on first use (about 10 s), once."""
         if self._embedder is None:
             with self._embedder_lock:
@@ -100,7 +109,7 @@ class KnowledgeBase:
     def embedder_loaded(self) -> bool:
         return self._embedder is not None
 
-    def answer_model(self, backend: str | None = None):
+    def answer_model(self, backend: str | None = None) -> LanguageModel | None:
         """The model that writes answers for a backend (None for "extractive"), loaded once per
         process; a ConfigError for an unknown backend."""
         from kb.llm import load_model
@@ -167,20 +176,23 @@ class KnowledgeBase:
         return search(self._store, self.embedder, query, k=k, filters=filters, max_per_doc=max_per_doc)
 
     def ask_stream(self, question: str, backend: str | None = None, k: int | None = None,
-                   filters: SearchFilters | None = None) -> AnswerStream:
-        """A cited answer as a stream of verified text; `.answer` holds the Answer after."""
+                   filters: SearchFilters | None = None, as_of: str | None = None) -> AnswerStream:
+        """A cited answer as a stream of verified text; `.answer` holds the Answer after.
+        `as_of` (YYYY-MM-DD, default today): the day the answer states the law for."""
         from kb.answers import ask_stream
 
         question = checked_question(question)  # a user mistake shows before any model loads
         self.answer_model(backend)
-        return ask_stream(self._store, self.embedder, question, backend=backend, k=k, filters=filters)
+        return ask_stream(self._store, self.embedder, question, backend=backend, k=k, filters=filters,
+                          as_of=as_of)
 
     def ask(self, question: str, backend: str | None = None, k: int | None = None,
-            filters: SearchFilters | None = None) -> Answer:
+            filters: SearchFilters | None = None, as_of: str | None = None) -> Answer:
         """A cited answer, whole."""
-        stream = self.ask_stream(question, backend=backend, k=k, filters=filters)
+        stream = self.ask_stream(question, backend=backend, k=k, filters=filters, as_of=as_of)
         for _ in stream:
             pass
+        assert stream.answer is not None  # set when the stream ends
         return stream.answer
 
     def evaluate(self, questions: Path | Iterable[Question],
@@ -247,7 +259,7 @@ class KnowledgeBase:
         with self._store.writing():  # a command at work would look like damage
             return doctor.repair(self._store, lambda: self.embedder) if repair else doctor.check(self._store)
 
-    def _pipeline(self, on_event: EventHandler | None):
+    def _pipeline(self, on_event: EventHandler | None) -> Pipeline:
         from ingest.pipeline import Pipeline
         from kb.embedding_cache import EmbeddingCache
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kb.catalogue_facts import FACT_TABLES, CatalogueFacts
 from kb.errors import NotFoundError, StoreError
-from kb.types import Fetched, Passage, Source
+from kb.types import Fetched, Passage, Source, matches_locator, vector_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -103,6 +103,7 @@ class Catalogue:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.create_function("inside_locator", 2, matches_locator, deterministic=True)
             self.db.executescript(_SCHEMA)
             self._add_missing_columns()
         except sqlite3.DatabaseError as exc:
@@ -154,7 +155,7 @@ class Catalogue:
                        passages: list[Passage], embed_model: str,
                        links: dict[str, str]) -> None:
         """Make `version` the live one: its passages in, the previous version's out, atomically."""
-        rows = [(f"{p.passage_id}@{version}", p.passage_id, p.doc_id, version, p.ordinal, p.locator,
+        rows = [(vector_id(p.passage_id, version), p.passage_id, p.doc_id, version, p.ordinal, p.locator,
                  p.kind, p.url, json.dumps(p.heading_path), p.context, p.text, p.tokens,
                  links.get(p.passage_id))
                 for p in passages]
@@ -217,15 +218,47 @@ class Catalogue:
                 WHERE p.vector_id IN ({marks})""", vector_ids).fetchall()
         return {row["vector_id"]: _passage(row) for row in rows}
 
+    def passages_by_id(self, passage_ids: list[str]) -> dict[str, Passage]:
+        """Live passages by passage id (the ids facts are kept under)."""
+        if not passage_ids:
+            return {}
+        marks = ",".join("?" * len(passage_ids))
+        rows = self.db.execute(
+            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
+                       d.status, d.status_date, d.status_note, d.replaced_by
+                FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
+                WHERE p.passage_id IN ({marks})""", passage_ids).fetchall()
+        return {row["passage_id"]: _passage(row) for row in rows}
+
+    def passages_inside(self, doc_id: str, locator: str) -> list[Passage]:
+        """The live passages at or inside a locator, in document order ("Article 5(1)" and its points)."""
+        found = self.passages_by_vector_id(self.vector_ids_inside(doc_id, locator))
+        return sorted(found.values(), key=lambda passage: passage.ordinal)
+
+    def explaining_recitals(self, passage_ids: list[str]) -> dict[str, list[str]]:
+        """Provision passage id -> the live recital passages linked to it at ingest, in order."""
+        if not passage_ids:
+            return {}
+        marks = ",".join("?" * len(passage_ids))
+        rows = self.db.execute(
+            f"""SELECT r.explains, r.passage_id FROM passages r JOIN documents d
+                ON d.doc_id = r.doc_id AND d.version = r.version
+                WHERE r.explains IN ({marks}) ORDER BY r.ordinal""", passage_ids)
+        linked: dict[str, list[str]] = {}
+        for provision, recital in rows:
+            if recital not in linked.setdefault(provision, []):
+                linked[provision].append(recital)
+        return linked
+
     def explained_provisions(self, vector_ids: list[str]) -> dict[str, str]:
         """Recital vector id -> vector id of the live provision it explains."""
         if not vector_ids:
             return {}
         marks = ",".join("?" * len(vector_ids))
         rows = self.db.execute(
-            f"""SELECT r.vector_id, r.explains || '@' || r.version FROM passages r
+            f"""SELECT r.vector_id, r.explains, r.version FROM passages r
                 WHERE r.vector_id IN ({marks}) AND r.explains IS NOT NULL""", vector_ids)
-        return dict(rows.fetchall())
+        return {recital: vector_id(explains, version) for recital, explains, version in rows}
 
     def keyword_documents(self) -> tuple[list[str], list[str]]:
         """Vector ids and the text to index for keywords: title, heading path, lead-in, passage."""
@@ -243,10 +276,9 @@ class Catalogue:
             row = self.db.execute(
                 """SELECT p.vector_id FROM passages p JOIN documents d
                    ON d.doc_id = p.doc_id AND d.version = p.version
-                   WHERE p.doc_id = ? AND (p.locator = ? COLLATE NOCASE
-                         OR p.locator LIKE ? || '(%' OR p.locator LIKE ? || ',%')
+                   WHERE p.doc_id = ? AND inside_locator(p.locator, ?)
                    ORDER BY p.locator = ? COLLATE NOCASE DESC, p.ordinal LIMIT 1""",
-                (doc_id, locator, locator, locator, locator)).fetchone()
+                (doc_id, locator, locator)).fetchone()
             if row:
                 return row[0]
         return None
@@ -267,13 +299,11 @@ class Catalogue:
 
     def vector_ids_inside(self, doc_id: str, *locators: str) -> list[str]:
         """Vector ids of live passages at or inside any of `locators`, in document order."""
-        clauses = " OR ".join(["(p.locator = ? COLLATE NOCASE OR p.locator LIKE ? || '(%' "
-                               "OR p.locator LIKE ? || ',%')"] * len(locators))
-        parameters = [value for locator in locators for value in (locator, locator, locator)]
+        clauses = " OR ".join(["inside_locator(p.locator, ?)"] * len(locators))
         rows = self.db.execute(
             f"""SELECT p.vector_id FROM passages p JOIN documents d
                 ON d.doc_id = p.doc_id AND d.version = p.version
-                WHERE p.doc_id = ? AND ({clauses}) ORDER BY p.ordinal""", [doc_id, *parameters])
+                WHERE p.doc_id = ? AND ({clauses}) ORDER BY p.ordinal""", [doc_id, *locators])
         return [row[0] for row in rows]
 
     def live_vector_ids(self) -> dict[str, set[str]]:
@@ -281,8 +311,8 @@ class Catalogue:
         live: dict[str, set[str]] = {doc_id: set() for doc_id in self.live_versions()}
         rows = self.db.execute("""SELECT p.doc_id, p.vector_id FROM passages p JOIN documents d
                                   ON d.doc_id = p.doc_id AND d.version = p.version""")
-        for doc_id, vector_id in rows:
-            live[doc_id].add(vector_id)
+        for doc_id, passage_vector_id in rows:
+            live[doc_id].add(passage_vector_id)
         return live
 
     def vector_ids(self, doc_id: str) -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import click
 
-from kb.api import BACKENDS, DIAGNOSIS_DEPTH, PARSERS, KnowledgeBase, SearchFilters, checked_question
+from kb.api import BACKENDS, DIAGNOSIS_DEPTH, PARSERS, KnowledgeBase, SearchFilters, checked_date, checked_question
 from kb.errors import KbError, UsageError
 
 EXAMPLES = """
@@ -335,10 +335,14 @@ def similarity_text(value: float | None) -> str:
                    "no model (quotes from the passages).")
 @click.option("-k", "k", type=click.IntRange(1, 20), help="Passages to retrieve (default: KB_ANSWER_K, 5).")
 @filter_options
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+              help="State the law as of this date (default today): a cited provision that applies "
+                   "only later is flagged with its date.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print {question, answer, mode, citations, dropped_sentences, timings_ms} as JSON.")
+              help="Print {question, answer, mode, citations (with applies_from, status), definitions, "
+                   "related, dropped_sentences, timings_ms} as JSON.")
 @click.pass_context
-def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, since, until, as_of, as_json):
     """Answer QUESTION from the knowledge base, every sentence citing its passage.
 
     The answer streams as it is written. Each sentence the model writes is checked against the
@@ -347,9 +351,11 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
     question, the answer says so (mode "abstained") and lists the nearest passages.
     """
     question = checked_question(question)  # before anything is opened or loaded
+    as_of = checked_date(as_of)
     with open_kb(ctx) as kb:
         stream = kb.ask_stream(question, backend=backend, k=k,
-                               filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
+                               filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until),
+                               as_of=as_of)
         for piece in stream:
             if not as_json:
                 click.echo(piece, nl=False)
@@ -367,6 +373,15 @@ def show_answer_sources(answer) -> None:
         click.secho(f"\n[{citation.n}] {citation.reference()}", bold=True)
         click.echo(f"    {citation.passage.url}")
         click.echo(f"    “{citation.quote}”")
+        if citation.applies_from or citation.status:
+            click.echo(f"    {citation.status or 'applies'}; applies from {citation.applies_from or '?'}"
+                       f" ({citation.applies_from_basis or 'date unknown'})")
+    for title, extra in (("definitions", answer.definitions), ("related", answer.related)):
+        if extra:
+            click.secho(f"\n{title}:", bold=True)
+        for citation in extra:
+            gist = " ".join(citation.quote.split()[:12])
+            click.echo(f"  {citation.reference()}: “{gist} …”\n      {citation.passage.url}")
     for hit in answer.see_also:
         click.echo(f"  see also: {hit.passage.locator} — {hit.passage.title}\n            {hit.passage.url}")
     if answer.dropped_sentences:

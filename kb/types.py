@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 Origin = Literal["registry", "user"]  # where a document's registration comes from
 FetchOrigin = Literal["network", "cache", "mirror", "file"]  # where its bytes came from
@@ -152,14 +152,9 @@ class Passage:
 
 
 def vector_id(passage_id: str, version: str) -> str:
-    """The id of a passage's vector (and catalogue row) in one document version."""
+    """The id of a passage's vector and catalogue row in one document version: the only place
+    that makes one (a passage keeps its passage_id across versions, its vector id changes)."""
     return f"{passage_id}@{version}"
-
-
-def split_vector_id(vector_id: str) -> tuple[str, str]:
-    """(passage_id, version) of a vector id."""
-    passage_id, _, version = vector_id.rpartition("@")
-    return passage_id, version
 
 
 @dataclass
@@ -192,6 +187,10 @@ class Citation:
     n: int
     passage: Passage
     quote: str  # the supporting words, verbatim from passage.text
+    applies_from: str = ""  # ISO date since when the cited provision applies, "" when unknown
+    applies_from_basis: str = ""  # the clause that says so: "Article 113(a)"
+    # "applies", "not yet applicable" (on the answer's as_of date), "revoked" or "replaced"; "" unknown
+    status: str = ""
 
     def reference(self) -> str:
         """Citation text a person can paste: "Regulation (EU) 2024/1689, Article 5(1)(f)"."""
@@ -201,7 +200,8 @@ class Citation:
         p = self.passage
         return {"n": self.n, "passage_id": p.passage_id, "doc_id": p.doc_id, "title": p.title,
                 "locator": p.locator, "url": p.url, "quote": self.quote,
-                "reference": self.reference()}
+                "reference": self.reference(), "applies_from": self.applies_from,
+                "applies_from_basis": self.applies_from_basis, "status": self.status}
 
 
 @dataclass
@@ -222,6 +222,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, generate, verify, total
     backend: str = ""
     generated_tokens: int = 0  # pieces the model streamed (tokens for llama.cpp), for benchmarks
+    definitions: list[Citation] = field(default_factory=list)  # of the defined terms the quotes use
+    related: list[Citation] = field(default_factory=list)  # what the cited provisions point to or explain
+    as_of: str = ""  # ISO date the answer states the law as of ("" = not composed)
 
     def to_json(self) -> dict:
         """The stable JSON shape that scripts rely on."""
@@ -234,6 +237,9 @@ class Answer:
             "see_also": [hit.to_json() for hit in self.see_also],
             "timings_ms": {name: round(ms, 1) for name, ms in self.timings_ms.items()},
             "backend": self.backend,
+            "as_of": self.as_of,
+            "definitions": [citation.to_json() for citation in self.definitions],
+            "related": [citation.to_json() for citation in self.related],
         }
 
 
@@ -267,8 +273,9 @@ class Document:
     @classmethod
     def from_record(cls, record: Mapping) -> Document:
         """A Document from a catalogue row (missing or NULL columns become "")."""
-        values = {f.name: record[f.name] for f in fields(cls) if f.name in record}
-        return cls(**{name: ("" if value is None else value) for name, value in values.items()})
+        values: dict[str, Any] = {f.name: "" if record[f.name] is None else record[f.name]
+                                  for f in fields(cls) if f.name in record}
+        return cls(**values)
 
     def to_json(self) -> dict:
         """The stable JSON shape that scripts rely on (`kb list --json`): no internal ids."""
@@ -363,6 +370,15 @@ class IngestDone:
 
 ProgressEvent = Union[IngestStarted, ModelLoading, StageStarted, PassagesEmbedded, DocumentDone, IngestDone]
 EventHandler = Callable[[ProgressEvent], None]
+
+
+def matches_locator(locator: str, wanted: str) -> bool:
+    """True when `locator` is `wanted` or lies inside it: 'Article 5(1)(f)' is in 'Article 5'.
+
+    The one containment rule: Python code and the catalogue's SQL (as inside_locator) use it.
+    """
+    locator, wanted = locator.casefold().strip(), " ".join(wanted.casefold().split())
+    return locator == wanted or any(locator.startswith(wanted + sep) for sep in ("(", ",", " "))
 
 
 def short_title(title: str) -> str:

@@ -1,0 +1,231 @@
+"""Answers composed from the documents' structure, no model needed:
+
+- the binding provision first (an article before a recital before guidance before commentary);
+- a short legal unit quoted whole, and a list quoted as the list: when two points under one
+  lead-in are quoted ("1. The following AI practices shall be prohibited:"), the lead-in and
+  every point under it are;
+- each cited provision with the date it applies from (or that it does not yet apply on the
+  answer's date, or that its document was revoked or replaced);
+- the definitions of the defined terms the quotes use, and the related provisions (what they
+  refer to, the recitals that explain them, guidance that cites them), each as a citation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+
+from kb.catalogue import Catalogue
+from kb.compose_terms import terms_in
+from kb.references import parent_locators
+from kb.types import Answer, ApplicationDate, Citation, Passage
+
+# How much a document binds: a law's provisions, then guidance on it, then everything else.
+BINDING_TYPES = {"regulation", "directive", "decision", "executive_order", "memorandum", "convention",
+                 "licence"}
+GUIDANCE_TYPES = {"guidelines", "code_of_practice", "code_of_conduct", "recommendation", "framework",
+                  "definition"}
+WHOLE_UNIT_MAX_WORDS = 150  # a passage this short is quoted whole, not by its nearest clause
+DEFINITIONS_MAX = 6
+RELATED_PER_KIND = 3  # refers-to, explaining recitals, guidance citing it, acts outside the corpus
+RELATED_QUOTE_CHARS = 240
+_DIRECT_CHILD = r"\([^()]+\)$"
+
+
+@dataclass
+class Quote:
+    """One line of a composed answer: verbatim words of a passage."""
+
+    passage: Passage
+    text: str
+
+
+def authority(passage: Passage) -> int:
+    """0 a provision of a binding text, 1 its annex, 2 a recital, 3 guidance, 4 anything else."""
+    doc_type = passage.metadata.get("doc_type", "")
+    if doc_type in BINDING_TYPES:
+        return {"recital": 2, "preamble": 2, "annex": 1}.get(passage.kind, 0)
+    return 3 if doc_type in GUIDANCE_TYPES else 4
+
+
+def whole_or_clause(passage: Passage, clause: str) -> str:
+    """The whole passage when it is a short legal unit (a point with its exception), else the clause."""
+    short = len(passage.text.split()) <= WHOLE_UNIT_MAX_WORDS
+    return passage.text.strip() if short and authority(passage) <= 1 else clause
+
+
+def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]]) -> list[Quote]:
+    """The quotes of an extractive answer, binding first, lists completed with their lead-in."""
+    quotes = [Quote(passage, whole_or_clause(passage, clause)) for passage, clause in quoted]
+    quotes.sort(key=lambda quote: authority(quote.passage))  # stable: retrieval order within a rank
+    lists: dict[tuple[str, str], list[Quote]] = {}
+    for quote in quotes:
+        if parent := list_parent(quote.passage):
+            lists.setdefault(parent, []).append(quote)
+    composed: list[Quote] = []
+    done: set[tuple[str, str]] = set()
+    for quote in quotes:
+        parent = list_parent(quote.passage)
+        if parent is None or len(lists[parent]) < 2:
+            composed.append(quote)
+        elif parent not in done:
+            done.add(parent)
+            composed += whole_list(catalogue, parent, lists[parent])
+    unique: dict[tuple[str, str], Quote] = {}
+    for quote in composed:
+        unique.setdefault((quote.passage.passage_id, quote.text), quote)
+    return list(unique.values())
+
+
+def list_parent(passage: Passage) -> tuple[str, str] | None:
+    """(doc_id, locator) of the provision whose lead-in introduces this point, if it is one."""
+    chain = parent_locators(passage.locator)
+    if passage.kind == "point" and passage.context and len(chain) > 1:
+        return passage.doc_id, chain[1]
+    return None
+
+
+def whole_list(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
+    """A lead-in and all the points under it, in the document's order."""
+    doc_id, parent = group
+    inside = catalogue.passages_inside(doc_id, parent)
+    lead_in = members[0].passage.context.strip()
+    head = next((p for p in inside if p.locator == parent), None)
+    points = [p for p in inside if p.kind == "point" and re.fullmatch(re.escape(parent) + _DIRECT_CHILD, p.locator)]
+    if not points or not lead_in:
+        return members
+    chosen = {q.passage.passage_id: q for q in members}
+    lines = [Quote(head, lead_in)] if head is not None and lead_in in head.text else []
+    return lines + [chosen.get(p.passage_id) or Quote(p, whole_or_clause(p, p.text)) for p in points]
+
+
+def applicability(found: ApplicationDate | None, status: tuple[str, str] | None, as_of: str) -> str:
+    """"applies", "not yet applicable", "revoked"/"replaced", or "" when the date is unknown."""
+    if status:
+        return status[0]
+    if found is None:
+        return ""
+    return "applies" if found.applies_from <= as_of else "not yet applicable"
+
+
+def spoken_date(iso: str) -> str:
+    """"2025-02-02" -> "2 February 2025"."""
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+def date_note(citation: Citation, as_of: str) -> str:
+    """What a reader must know about when the cited provision binds, for the answer line."""
+    if citation.status in ("revoked", "replaced"):
+        return f" ({citation.status})"
+    if not citation.applies_from:
+        return ""
+    when = spoken_date(citation.applies_from)
+    if citation.status == "not yet applicable":
+        return f" (not yet applicable on {spoken_date(as_of)}: applies from {when})"
+    return f" (applies from {when})"
+
+
+def dated(catalogue: Catalogue, citations: list[Citation], as_of: str) -> list[Citation]:
+    """The citations with their provision's date of application and status on `as_of`."""
+    dates = catalogue.facts.applies_from([c.passage.passage_id for c in citations])
+    statuses = catalogue.facts.status(sorted({c.passage.doc_id for c in citations}))
+    return [replace(c, applies_from=found.applies_from if (found := dates.get(c.passage.passage_id)) else "",
+                    applies_from_basis=found.basis if found else "",
+                    status=applicability(found, statuses.get(c.passage.doc_id), as_of))
+            for c in citations]
+
+
+def extractive_answer(catalogue: Catalogue, quotes: list[Quote], as_of: str) -> tuple[list[str], list[Citation]]:
+    """Answer lines ("Reference (applies from …): “quote” [n]") and their citations, numbered in
+    reading order; a date is written where it changes from the line before."""
+    citations = dated(catalogue, [Citation(n, q.passage, q.text) for n, q in enumerate(quotes, 1)], as_of)
+    lines, previous = [], ""
+    for citation in citations:
+        note = date_note(citation, as_of)
+        shown = note if note != previous else ""
+        previous = note
+        # One line per quote: a point's sub-points, on lines of their own in the passage, join it.
+        words = " ".join(citation.quote.split())
+        lines.append(f"{citation.reference()}{shown}: “{words}” [{citation.n}]")
+    return lines, citations
+
+
+def add_facts(catalogue: Catalogue, answer: Answer, as_of: str) -> None:
+    """Fill in the answer's dates, definitions and related provisions from the catalogue."""
+    answer.as_of = as_of
+    if not answer.citations:
+        return
+    if not any(c.status or c.applies_from for c in answer.citations):
+        answer.citations = dated(catalogue, answer.citations, as_of)
+    cited = {c.passage.passage_id for c in answer.citations}
+    first_n = max(c.n for c in answer.citations) + 1
+    answer.definitions = definitions_used(catalogue, answer.citations, cited, first_n)
+    cited |= {c.passage.passage_id for c in answer.definitions}
+    answer.related = related(catalogue, answer.citations, cited, first_n + len(answer.definitions), as_of)
+
+
+def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int) -> list[Citation]:
+    """The definitions, in the quoted text's own document, of the terms the quotes use."""
+    doc_ids = list(dict.fromkeys(c.passage.doc_id for c in citations))
+    index = catalogue.facts.defined_terms(doc_ids)
+    chosen = []
+    for citation in citations:
+        prefix = citation.passage.doc_id + ":"
+        own = {key for key, found in index.items() if any(d.passage_id.startswith(prefix) for d in found)}
+        for key in terms_in(citation.quote, own):
+            definition = next(d for d in index[key] if d.passage_id.startswith(prefix))
+            if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d, _ in chosen):
+                chosen.append((definition, citation.passage.doc_id))
+    passages = catalogue.passages_by_id([d.passage_id for d, _ in chosen[:DEFINITIONS_MAX]])
+    return [Citation(first_n + i, passages[d.passage_id], d.text)
+            for i, (d, _) in enumerate([c for c in chosen[:DEFINITIONS_MAX] if c[0].passage_id in passages])]
+
+
+def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int,
+            as_of: str) -> list[Citation]:
+    """What the cited provisions refer to, the recitals that explain them, guidance citing them,
+    and acts outside the corpus they name (with their EUR-Lex link)."""
+    binding = [c.passage.passage_id for c in citations if authority(c.passage) <= 1]
+    refers, outside, guidance = [], [], []
+    for passage_id in binding:
+        for reference in catalogue.facts.refers_to(passage_id):
+            if reference.target_passage_id:
+                refers.append(reference.target_passage_id)
+            elif reference.external_url:
+                outside.append(external_passage(reference.words, reference.target_locator, reference.external_url))
+        guidance += [r.passage_id for r in catalogue.facts.referred_by(passage_id)
+                     if not r.passage_id.startswith(passage_id.split(":", 1)[0] + ":")]
+    recitals = [r for pid in binding for r in catalogue.explaining_recitals(binding).get(pid, [])]
+    candidates = catalogue.passages_by_id(list(dict.fromkeys(refers + recitals + guidance)))
+    # A provision split into several passages (a long recital) is one related provision.
+    taken = {(c.passage.doc_id, c.passage.locator) for c in citations}
+    picked: list[Passage] = []
+    for kind in (refers, recitals, guidance):
+        fresh = []
+        for pid in dict.fromkeys(kind):
+            passage = candidates.get(pid)
+            if passage and pid not in cited and (passage.doc_id, passage.locator) not in taken:
+                taken.add((passage.doc_id, passage.locator))
+                fresh.append(passage)
+        picked += fresh[:RELATED_PER_KIND]
+    found = [Citation(0, passage, opening(passage.text)) for passage in picked]
+    unique_outside = list({p.url: p for p in outside}.values())[:RELATED_PER_KIND]
+    found += [Citation(0, p, p.text) for p in unique_outside]
+    found = dated(catalogue, found, as_of)
+    return [replace(c, n=first_n + i) for i, c in enumerate(found)]
+
+
+def external_passage(words: str, locator: str, url: str) -> Passage:
+    """A stand-in passage for an act the knowledge base does not hold: its name and its link."""
+    return Passage(passage_id="", doc_id="", title=words, locator="", url=url, text=words,
+                   kind="external", metadata={"locator_in_act": locator})
+
+
+def opening(text: str) -> str:
+    """The first words of a passage, verbatim, cut at a word boundary."""
+    text = text.strip()
+    if len(text) <= RELATED_QUOTE_CHARS:
+        return text
+    return text[:RELATED_QUOTE_CHARS].rsplit(" ", 1)[0]

@@ -1,0 +1,168 @@
+"""Answers composed from the structure, on a real store of the AI Act and the GDPR (the real
+model, real Chroma, ingested once for this module): the list question gets the list, each cited
+provision its date of application, the answer the definitions and related provisions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from kb.answers import ask
+from kb.errors import UsageError
+from tests.conftest import REPO
+
+ACTS = ("eu-ai-act", "gdpr")
+BANNED = "Which AI practices are banned in the EU?"
+
+
+@pytest.fixture(scope="module")
+def acts_store(shared_corpus, embedder, tmp_path_factory):
+    """A store holding only the AI Act and the GDPR, ingested from the shared corpus."""
+    from ingest.pipeline import Pipeline
+    from kb.config import load_settings
+    from kb.store import Store
+
+    home = tmp_path_factory.mktemp("acts") / "kb-home"
+    registry = tomllib.loads((REPO / "corpus" / "sources.toml").read_text(encoding="utf-8"))
+    entries = [entry for entry in registry["document"] if entry["id"] in ACTS]
+    home.mkdir(parents=True)
+    sources = home / "sources.toml"
+    sources.write_text("".join("[[document]]\n" + "".join(f"{key} = {value!r}\n".replace("'", '"')
+                                                          for key, value in entry.items()
+                                                          if isinstance(value, str)) + "\n"
+                               for entry in entries), encoding="utf-8")
+    settings = load_settings(home=home, sources_file=sources, mirror=shared_corpus)
+    seed_embedding_cache(settings.embedding_cache_path)
+    store = Store(settings)
+    results = Pipeline(settings, store, embedder).ingest()
+    assert [r.status for r in results] == ["ingested", "ingested"], results
+    yield store
+    store.close()
+
+
+def seed_embedding_cache(path: Path) -> None:
+    """Start from an existing embedding cache when KB_TEST_EMBEDDING_CACHE names one: it is keyed
+    by model and text, so the store is the same, only built in seconds instead of minutes."""
+    seed = os.environ.get("KB_TEST_EMBEDDING_CACHE")
+    if not seed or not Path(seed).is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(f"file:{seed}?mode=ro", uri=True)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+def extractive(store, embedder, question, as_of):
+    return ask(store, embedder, question, backend="extractive", as_of=as_of)
+
+
+def test_the_list_question_gets_every_point_of_article_5_1_with_its_date(acts_store, embedder):
+    answer = extractive(acts_store, embedder, BANNED, "2025-06-01")
+    assert answer.mode == "extractive"
+    lines = answer.text.splitlines()
+    assert lines[0].startswith("Regulation (EU) 2024/1689, Article 5(1) (applies from 2 February 2025): "
+                               "“1. The following AI practices shall be prohibited:”")
+    points = [c.passage.locator for c in answer.citations if c.passage.locator.startswith("Article 5(1)(")]
+    assert points == [f"Article 5(1)({letter})" for letter in "abcdefgh"]
+    assert [c.passage.locator for c in answer.citations[:9]] == ["Article 5(1)", *points]
+    assert all(c.applies_from == "2025-02-02" and c.status == "applies" for c in answer.citations[:9])
+    assert all(c.applies_from_basis == "Article 113(a)" for c in answer.citations[:9])
+    # A short point is quoted whole, with its exception.
+    emotions = next(c for c in answer.citations if c.passage.locator == "Article 5(1)(f)")
+    assert emotions.quote.endswith("except where the use of the AI system is intended to be put in place "
+                                   "or into the market for medical or safety reasons;")
+
+
+def test_binding_provisions_come_before_recitals(acts_store, embedder):
+    answer = extractive(acts_store, embedder, BANNED, "2025-06-01")
+    kinds = [c.passage.kind for c in answer.citations]
+    assert "recital" not in kinds or kinds.index("recital") > max(
+        i for i, kind in enumerate(kinds) if kind in ("paragraph", "point", "article"))
+
+
+def test_every_line_cites_a_passage_that_holds_its_quote(acts_store, embedder):
+    answer = extractive(acts_store, embedder, "Do I have to tell people a video was made with AI?", "2025-06-01")
+    by_n = {c.n: c for c in answer.citations}
+    for line in answer.text.splitlines():
+        n = int(line.rsplit("[", 1)[1].rstrip("]"))
+        assert " ".join(by_n[n].quote.split()) in line and by_n[n].reference() in line
+    stored = acts_store.catalogue.passages_by_id([c.passage.passage_id for c in answer.citations])
+    assert all(c.quote in stored[c.passage.passage_id].text for c in answer.citations)
+
+
+def test_as_of_before_a_date_flags_the_provision_as_not_yet_applicable(acts_store, embedder):
+    before = extractive(acts_store, embedder, BANNED, "2025-01-01")
+    assert "(not yet applicable on 1 January 2025: applies from 2 February 2025)" in before.text.splitlines()[0]
+    assert before.citations[0].status == "not yet applicable" and before.as_of == "2025-01-01"
+    after = extractive(acts_store, embedder, BANNED, "2025-02-02")
+    assert after.citations[0].status == "applies" and "not yet" not in after.text.splitlines()[0]
+    # Article 7 is in Chapter III, which applies only from 2 August 2026.
+    later = [c for c in after.citations if c.applies_from > "2025-02-02"]
+    assert all(c.status == "not yet applicable" for c in later)
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        extractive(acts_store, embedder, BANNED, "next year")
+
+
+def test_definitions_of_the_terms_the_quotes_use(acts_store, embedder):
+    answer = extractive(acts_store, embedder, "Do I have to tell people a video was made with AI?", "2025-06-01")
+    assert any(c.passage.locator == "Article 50(4)" for c in answer.citations)
+    defined = {c.passage.locator: c for c in answer.definitions}
+    assert {"Article 3(60)", "Article 3(4)"} <= set(defined), list(defined)
+    assert defined["Article 3(60)"].quote.startswith("(60) ‘deep fake’ means")
+    assert defined["Article 3(60)"].passage.url.endswith("#art_3")
+    numbers = [c.n for c in answer.citations + answer.definitions + answer.related]
+    assert len(numbers) == len(set(numbers))
+
+
+def test_related_provisions_include_another_act_the_quote_refers_to(acts_store, embedder):
+    answer = extractive(acts_store, embedder, BANNED, "2025-06-01")
+    related = {(c.passage.doc_id, c.passage.locator) for c in answer.related}
+    # Article 5(1): "... without prejudice to Article 9 of Regulation (EU) 2016/679".
+    assert ("gdpr", "Article 9(1)") in related, related
+    gdpr = next(c for c in answer.related if c.passage.doc_id == "gdpr")
+    assert gdpr.applies_from == "2018-05-25" and gdpr.passage.url.startswith("https://eur-lex.europa.eu/")
+    assert any(c.passage.kind == "recital" for c in answer.related)
+    as_json = answer.to_json()
+    assert {"applies_from", "status"} <= set(as_json["citations"][0])
+    assert as_json["definitions"] and as_json["related"] and as_json["as_of"] == "2025-06-01"
+
+
+def test_gdpr_provisions_apply_from_25_may_2018(acts_store, embedder):
+    answer = extractive(acts_store, embedder, "Do I have a right to have my personal data erased?", "2025-06-01")
+    erasure = [c for c in answer.citations if c.passage.doc_id == "gdpr" and c.passage.locator.startswith("Article 17")]
+    assert erasure, [c.passage.locator for c in answer.citations]
+    assert all(c.applies_from == "2018-05-25" and c.applies_from_basis == "Article 99(2)" for c in erasure)
+
+
+def test_kb_ask_as_of_and_json_fields(acts_store, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    monkeypatch.setenv("KB_HOME", str(acts_store.settings.home))
+    monkeypatch.setenv("KB_SOURCES_FILE", str(acts_store.settings.sources_file))
+    result = CliRunner().invoke(cli, ["ask", BANNED, "--backend", "extractive", "--as-of", "2025-01-01", "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    first = answer["citations"][0]
+    assert (first["locator"], first["applies_from"], first["status"]) == ("Article 5(1)", "2025-02-02",
+                                                                         "not yet applicable")
+    assert answer["as_of"] == "2025-01-01"
+    assert all(c["url"].startswith("https://") for c in answer["definitions"] + answer["related"])
+    shown = CliRunner().invoke(cli, ["ask", BANNED, "--backend", "extractive", "--as-of", "2025-03-01"],
+                               catch_exceptions=False)
+    assert "applies; applies from 2025-02-02 (Article 113(a))" in shown.stdout
+    assert "definitions:" in shown.stdout and "Article 3(" in shown.stdout
+    bad = CliRunner().invoke(cli, ["ask", BANNED, "--as-of", "soon"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.stderr
