@@ -104,7 +104,7 @@ def test_hostile_documents_are_parsed_or_refused_within_time_and_memory():
     assert lines[-1]["peak_mb"] < MEMORY_LIMIT_MB
 
 
-@pytest.mark.parametrize("case", ["encrypted-pdf", "pdf-bomb", "random-bytes"])
+@pytest.mark.parametrize("case", ["encrypted-pdf", pytest.param("pdf-bomb", marks=pytest.mark.slow), "random-bytes"])
 def test_a_refused_add_leaves_the_store_as_it_was(case, settings, embedder, tmp_path):
     store = Store(settings)
     pipeline = Pipeline(settings, store, embedder=embedder)
