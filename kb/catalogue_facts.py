@@ -99,17 +99,21 @@ class CatalogueFacts:
         found = [CrossReference(*row) for row in rows]
         document = self.db.execute("SELECT canonical_url FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         act = act_of_url(document[0] or "") if document else ""
-        if act:
+        if document:
             rows = self.db.execute(
                 f"""SELECT f.passage_id, f.words, f.target_locator, f.act, f.target_passage_id, f.external_url
-                    FROM cross_references f {LIVE} WHERE f.act = ? AND f.target_locator != ''
-                    ORDER BY f.doc_id, f.rowid""", (act,)).fetchall()
+                    FROM cross_references f {LIVE} WHERE f.act IN (?, ?) AND f.target_locator != ''
+                    ORDER BY f.doc_id, f.rowid""", (act or "-", f"doc:{doc_id}")).fetchall()
             found += [resolved for row in rows
                       if (resolved := self._resolved(CrossReference(*row))).target_passage_id == passage_id]
         return found
 
     def document_for_act(self, act: str) -> str | None:
-        """The live document that is the act ("reg:2016/679" -> "gdpr"), if the knowledge base holds it."""
+        """The live document that is the act ("reg:2016/679" -> "gdpr", "doc:gdpr" -> "gdpr"),
+        if the knowledge base holds it."""
+        if act.startswith("doc:"):
+            row = self.db.execute("SELECT doc_id FROM documents WHERE doc_id=?", (act[4:],)).fetchone()
+            return row[0] if row else None
         for doc_id, url in self.db.execute("SELECT doc_id, canonical_url FROM documents"):
             if act_of_url(url or "") == act:
                 return doc_id
