@@ -9,6 +9,9 @@ machine two threads mostly measure the neighbours). Quality, for a backend faste
 the whole corpus is re-embedded with it into a temporary store and bench/questions.jsonl is run
 through the real search, queries embedded by the same backend.
 
+Writing vectors made by another encoder is below the KnowledgeBase door (kb/api.py), so this
+benchmark opens kb.store.Store itself for the temporary store.
+
 Needs `onnx` for the export (measurement only; sentence-transformers' own backend="onnx" wants
 optimum, which would pin transformers below the installed 5.x).
 """

@@ -14,6 +14,10 @@ Recall: 50 real passages are held out as targets (no synthetic passage is made f
 query is 12 consecutive words of the target, embedded by the real model. Recall@10 is whether
 the full hybrid search (`kb.search.search`) ranks the target in its top 10.
 
+This measures the store below the KnowledgeBase door (kb/api.py), so it opens kb.store.Store
+itself: it writes prepared passages and vectors straight into the store and times dense and
+keyword search apart from the fused search.
+
 Each stage (insert, keyword build, search) runs in its own process so that its peak memory
 (ru_maxrss) is its own. With --server the same is measured against a `chroma run` server, whose
 peak memory (VmHWM) is reported beside the client's.
@@ -56,6 +60,7 @@ def export_seed(source_home: Path, out: Path) -> int:
     """Write the real passages (JSON) and their embeddings (npy) of an ingested store."""
     from kb.config import load_settings
     from kb.store import Store
+    from kb.types import vector_id
 
     store = Store(load_settings(home=source_home))
     documents = store.catalogue.documents()
@@ -64,7 +69,7 @@ def export_seed(source_home: Path, out: Path) -> int:
         version = doc["version"]
         for passage in store.catalogue.passages(doc["doc_id"]):
             passages.append(passage.to_dict())
-            vector_ids.append(f"{passage.passage_id}@{version}")
+            vector_ids.append(vector_id(passage.passage_id, version))
     got = store.collection.get(ids=vector_ids, include=["embeddings"])
     by_id = dict(zip(got["ids"], got["embeddings"]))
     vectors = np.asarray([by_id[v] for v in vector_ids], dtype=np.float32)

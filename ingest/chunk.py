@@ -14,18 +14,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kb.sentences import split_document_sentences as split_sentences
 from kb.types import Passage, ParsedDocument, Section, Source
 
 TokenCounter = Callable[[list[str]], list[int]]
-
-# A sentence ends at . ! ? or ; (optionally closed by quotes or brackets) followed by white space and
-# a capital, digit, quote or bracket. Abbreviations common in legal and policy text are not ends,
-# and neither is a bare label such as "2." or "(a)".
-_BOUNDARY = re.compile(r"[.!?;][”’\"')\]]*\s+(?=[A-Z0-9“‘\"'(\[])|[。！？；]\s*")
-_ABBREVIATIONS = {"art", "arts", "no", "nos", "para", "paras", "e.g", "i.e", "etc", "cf", "vs", "p",
-                  "pp", "dr", "mr", "ms", "st", "al", "fig", "sec", "ch", "vol", "ed", "eds", "inc",
-                  "ltd", "co", "u.s", "e.u", "ibid", "op"}
-_LABEL = re.compile(r"^(\(?[0-9ivxlcdmA-Za-z]{1,5}[.)]|[0-9]+(\.[0-9]+)*\.?)$")
 _LEAD_IN_MAX_CHARS = 300
 
 
@@ -38,22 +30,6 @@ class _Draft:
     kind: str
     blocks: tuple[str, ...]
     tokens: int
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences, keeping each sentence's own punctuation and closing quotes."""
-    sentences, start = [], 0
-    for boundary in _BOUNDARY.finditer(text):
-        candidate = text[start:boundary.end()].strip()
-        last_word = candidate.rstrip("”’\"')]").rstrip(".!?;").rsplit(None, 1)[-1].lower() if candidate else ""
-        if last_word.lstrip("(") in _ABBREVIATIONS or _LABEL.match(candidate):
-            continue
-        sentences.append(candidate)
-        start = boundary.end()
-    tail = text[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
 
 
 def slugify(text: str) -> str:

@@ -25,7 +25,7 @@ from hishel.httpx import CacheClient
 from ingest.addresses import check_public_url
 from kb.config import Settings
 from kb.errors import FetchError
-from kb.types import Fetched
+from kb.types import Fetched, FetchOrigin
 
 MAX_REDIRECTS = 10
 # RFC 9309 asks crawlers to read at least 500 KiB of a robots.txt; the rest may be ignored.
@@ -293,7 +293,7 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-def _fetched(content: bytes, *, url: str, final_url: str, content_type: str, origin: str,
+def _fetched(content: bytes, *, url: str, final_url: str, content_type: str, origin: FetchOrigin,
              filename: str) -> Fetched:
     return Fetched.create(content, url=url, final_url=final_url, content_type=content_type,
                           origin=origin, filename=filename)

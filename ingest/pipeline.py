@@ -156,8 +156,8 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
     # Adding the same bytes again finishes what an interrupted `kb add` began, or changes nothing;
     # a registration without a document, also left by an interrupted add, is simply replaced.
     existing = catalogue.document(doc_id)
-    repeat = bool(existing) and existing["origin"] == "user" and existing["sha256"] == fetched.sha256
-    if doc_id in registry_ids or (existing and not repeat):
+    repeat = existing is not None and existing["origin"] == "user" and existing["sha256"] == fetched.sha256
+    if doc_id in registry_ids or (existing is not None and not repeat):
         raise UsageError(f"a document with id '{doc_id}' already exists; choose another with --id")
     source = Source(id=doc_id, title=title, canonical_url=canonical_url, parser=parser,
                     origin="user", fetch_url=target if is_url(target) else "",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.parse import PARSERS as PARSER_MODULES
 from ingest.pipeline import is_url
@@ -27,8 +28,14 @@ from kb.errors import NotFoundError
 from kb.evaluate import DIAGNOSIS_DEPTH, EvalReport, Question, load_questions
 from kb.llm import BACKENDS
 from kb.reading import Part, Place, part_at
-from kb.search import MAX_K, SearchFilters, SearchResults, matches_locator
-from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, vector_id
+from kb.search import MAX_K, SearchFilters, SearchResults
+from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, matches_locator, vector_id
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Pipeline
+    from kb.embedding import Embedder
+    from kb.embedding_cache import EmbeddingCache
+    from kb.llm import LanguageModel
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
@@ -39,7 +46,7 @@ __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 
 
-def load_embedder(**overrides):
+def load_embedder(**overrides) -> Embedder:
     """The embedding model these settings name, loaded now: one to share between knowledge bases
     (`KnowledgeBase.open(..., embedder=...)` in tests and benchmarks)."""
     from kb.embedding import Embedder
@@ -50,7 +57,7 @@ def load_embedder(**overrides):
 class KnowledgeBase:
     """A data directory's documents, and everything one can do with them."""
 
-    def __init__(self, settings: Settings, embedder=None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
         """Open the store of `settings.home`; `embedder` (an Embedder) skips loading the model,
         so that tests and benchmarks share one."""
         from kb.store import Store
@@ -59,10 +66,11 @@ class KnowledgeBase:
         self._store = Store(settings)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
-        self._embedding_cache = None
+        self._embedding_cache: EmbeddingCache | None = None
 
     @classmethod
-    def open(cls, home: str | Path | None = None, *, embedder=None, **overrides) -> KnowledgeBase:
+    def open(cls, home: str | Path | None = None, *, embedder: Embedder | None = None,
+             **overrides) -> KnowledgeBase:
         """The knowledge base of `home` (default: KB_HOME, else the user data dir), with settings
         from KB_* variables and <home>/config.toml; keyword overrides win over both."""
         return cls(load_settings(home=home, **overrides), embedder=embedder)
@@ -87,7 +95,7 @@ class KnowledgeBase:
     # Models ------------------------------------------------------------------------------------
 
     @property
-    def embedder(self):
+    def embedder(self) -> Embedder:
         """The embedding model, loaded on first use (about 10 s), once."""
         if self._embedder is None:
             with self._embedder_lock:
@@ -101,7 +109,7 @@ class KnowledgeBase:
     def embedder_loaded(self) -> bool:
         return self._embedder is not None
 
-    def answer_model(self, backend: str | None = None):
+    def answer_model(self, backend: str | None = None) -> LanguageModel | None:
         """The model that writes answers for a backend (None for "extractive"), loaded once per
         process; a ConfigError for an unknown backend."""
         from kb.llm import load_model
@@ -184,6 +192,7 @@ class KnowledgeBase:
         stream = self.ask_stream(question, backend=backend, k=k, filters=filters, as_of=as_of)
         for _ in stream:
             pass
+        assert stream.answer is not None  # set when the stream ends
         return stream.answer
 
     def evaluate(self, questions: Path | Iterable[Question],
@@ -250,7 +259,7 @@ class KnowledgeBase:
         with self._store.writing():  # a command at work would look like damage
             return doctor.repair(self._store, lambda: self.embedder) if repair else doctor.check(self._store)
 
-    def _pipeline(self, on_event: EventHandler | None):
+    def _pipeline(self, on_event: EventHandler | None) -> Pipeline:
         from ingest.pipeline import Pipeline
         from kb.embedding_cache import EmbeddingCache
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kb.catalogue_facts import FACT_TABLES, CatalogueFacts
 from kb.errors import NotFoundError, StoreError
-from kb.types import Fetched, Passage, Source
+from kb.types import Fetched, Passage, Source, matches_locator, vector_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -103,6 +103,7 @@ class Catalogue:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.create_function("inside_locator", 2, matches_locator, deterministic=True)
             self.db.executescript(_SCHEMA)
             self._add_missing_columns()
         except sqlite3.DatabaseError as exc:
@@ -154,7 +155,7 @@ class Catalogue:
                        passages: list[Passage], embed_model: str,
                        links: dict[str, str]) -> None:
         """Make `version` the live one: its passages in, the previous version's out, atomically."""
-        rows = [(f"{p.passage_id}@{version}", p.passage_id, p.doc_id, version, p.ordinal, p.locator,
+        rows = [(vector_id(p.passage_id, version), p.passage_id, p.doc_id, version, p.ordinal, p.locator,
                  p.kind, p.url, json.dumps(p.heading_path), p.context, p.text, p.tokens,
                  links.get(p.passage_id))
                 for p in passages]
@@ -255,9 +256,9 @@ class Catalogue:
             return {}
         marks = ",".join("?" * len(vector_ids))
         rows = self.db.execute(
-            f"""SELECT r.vector_id, r.explains || '@' || r.version FROM passages r
+            f"""SELECT r.vector_id, r.explains, r.version FROM passages r
                 WHERE r.vector_id IN ({marks}) AND r.explains IS NOT NULL""", vector_ids)
-        return dict(rows.fetchall())
+        return {recital: vector_id(explains, version) for recital, explains, version in rows}
 
     def keyword_documents(self) -> tuple[list[str], list[str]]:
         """Vector ids and the text to index for keywords: title, heading path, lead-in, passage."""
@@ -275,10 +276,9 @@ class Catalogue:
             row = self.db.execute(
                 """SELECT p.vector_id FROM passages p JOIN documents d
                    ON d.doc_id = p.doc_id AND d.version = p.version
-                   WHERE p.doc_id = ? AND (p.locator = ? COLLATE NOCASE
-                         OR p.locator LIKE ? || '(%' OR p.locator LIKE ? || ',%')
+                   WHERE p.doc_id = ? AND inside_locator(p.locator, ?)
                    ORDER BY p.locator = ? COLLATE NOCASE DESC, p.ordinal LIMIT 1""",
-                (doc_id, locator, locator, locator, locator)).fetchone()
+                (doc_id, locator, locator)).fetchone()
             if row:
                 return row[0]
         return None
@@ -299,13 +299,11 @@ class Catalogue:
 
     def vector_ids_inside(self, doc_id: str, *locators: str) -> list[str]:
         """Vector ids of live passages at or inside any of `locators`, in document order."""
-        clauses = " OR ".join(["(p.locator = ? COLLATE NOCASE OR p.locator LIKE ? || '(%' "
-                               "OR p.locator LIKE ? || ',%')"] * len(locators))
-        parameters = [value for locator in locators for value in (locator, locator, locator)]
+        clauses = " OR ".join(["inside_locator(p.locator, ?)"] * len(locators))
         rows = self.db.execute(
             f"""SELECT p.vector_id FROM passages p JOIN documents d
                 ON d.doc_id = p.doc_id AND d.version = p.version
-                WHERE p.doc_id = ? AND ({clauses}) ORDER BY p.ordinal""", [doc_id, *parameters])
+                WHERE p.doc_id = ? AND ({clauses}) ORDER BY p.ordinal""", [doc_id, *locators])
         return [row[0] for row in rows]
 
     def live_vector_ids(self) -> dict[str, set[str]]:
@@ -313,8 +311,8 @@ class Catalogue:
         live: dict[str, set[str]] = {doc_id: set() for doc_id in self.live_versions()}
         rows = self.db.execute("""SELECT p.doc_id, p.vector_id FROM passages p JOIN documents d
                                   ON d.doc_id = p.doc_id AND d.version = p.version""")
-        for doc_id, vector_id in rows:
-            live[doc_id].add(vector_id)
+        for doc_id, passage_vector_id in rows:
+            live[doc_id].add(passage_vector_id)
         return live
 
     def vector_ids(self, doc_id: str) -> list[str]:

@@ -155,10 +155,9 @@ class CatalogueFacts:
         for candidate in parent_locators(locator):
             row = self.db.execute(
                 f"""SELECT f.passage_id FROM passages f {LIVE}
-                    WHERE f.doc_id = ? AND (f.locator = ? COLLATE NOCASE
-                          OR f.locator LIKE ? || '(%' OR f.locator LIKE ? || ',%')
+                    WHERE f.doc_id = ? AND inside_locator(f.locator, ?)
                     ORDER BY f.locator = ? COLLATE NOCASE DESC, f.ordinal LIMIT 1""",
-                (doc_id, candidate, candidate, candidate, candidate)).fetchone()
+                (doc_id, candidate, candidate)).fetchone()
             if row:
                 return row[0]
         return None

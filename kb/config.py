@@ -88,7 +88,16 @@ class Settings(BaseSettings):
         default=2.0, ge=0,
         description="How far keyword scores re-order the best fused candidates, times the share of "
                     "the top agreement_depth passages both rankings hold (0: fused ranks only).")
+    rerank_length_weight: float = Field(
+        default=0.25, ge=0,
+        description="Added to that re-ranking weight for long queries, in full from rerank_full_length "
+                    "content words (growing with the square of the share below it).")
+    rerank_full_length: int = Field(default=20, gt=0, description="Content words of a query that count as long.")
     rerank_candidates: int = Field(default=30, gt=0, description="Fused candidates re-ranked by keyword score.")
+    clause_citation_weight: float = Field(
+        default=1.3, ge=0,
+        description="When a query names a numbered clause (\"Rule 6.2.1\"), the scores of passages "
+                    "whose text cites it are multiplied by this (1: no preference).")
     agreement_depth: int = Field(
         default=10, gt=0, description="Top passages of each ranking compared to measure their agreement.")
     other_document_weight: float = Field(

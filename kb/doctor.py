@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kb.embedding import embed_model_name, packaged_model_path
 from kb.store import Store
+from kb.types import vector_id
 
 METADATA_FIELDS = ("jurisdiction", "issuer", "doc_type", "date")
 
@@ -105,23 +106,23 @@ def _vector_findings(documents: dict[str, dict], live_ids: dict[str, set[str]],
     findings = []
     orphans: dict[str, list[str]] = defaultdict(list)
     all_live = {vid for ids in live_ids.values() for vid in ids}
-    for vector_id, doc_id in vector_docs.items():
-        if vector_id not in all_live:
-            orphans[doc_id].append(vector_id)
+    for stored_id, doc_id in vector_docs.items():
+        if stored_id not in all_live:
+            orphans[doc_id].append(stored_id)
     for doc_id, ids in sorted(orphans.items()):
         whose = f"'{doc_id}'" if doc_id in documents else f"'{doc_id}' (not in the catalogue)"
         findings.append(Finding("orphan-vectors", f"{len(ids)} vectors of {whose} belong to no live "
                                 "version; repair deletes them", doc_id, vector_ids=sorted(ids)))
-    for doc_id, ids in sorted(live_ids.items()):
+    for doc_id, live in sorted(live_ids.items()):
         declared = documents[doc_id]["passages"]
-        if declared != len(ids):
+        if declared != len(live):
             findings.append(Finding(
                 "passage-count", f"'{doc_id}' lists {declared} passages but the catalogue holds "
-                f"{len(ids)}; run `kb ingest --force --only {doc_id}`", doc_id, repairable=False))
-        missing = sorted(ids - vector_docs.keys())
+                f"{len(live)}; run `kb ingest --force --only {doc_id}`", doc_id, repairable=False))
+        missing = sorted(live - vector_docs.keys())
         if missing:
             findings.append(Finding(
-                "missing-vectors", f"{len(missing)} of {len(ids)} passages of '{doc_id}' have no "
+                "missing-vectors", f"{len(missing)} of {len(live)} passages of '{doc_id}' have no "
                 "vector, so meaning search cannot find them; repair re-embeds them from the "
                 "catalogue text", doc_id, vector_ids=missing))
     return findings
@@ -170,8 +171,10 @@ def _keyword_findings(store: Store, live: set[str]) -> list[Finding]:
 def _reembed(store: Store, embedder, doc_id: str, vector_ids: set[str]) -> None:
     """Embed missing passages again from the catalogue text, exactly as ingest did."""
     doc = store.catalogue.document(doc_id)
+    if doc is None:  # removed since the check
+        return
     version = doc["version"]
-    passages = [p for p in store.catalogue.passages(doc_id) if f"{p.passage_id}@{version}" in vector_ids]
+    passages = [p for p in store.catalogue.passages(doc_id) if vector_id(p.passage_id, version) in vector_ids]
     embeddings = embedder.embed([embedder.embedding_input(p) for p in passages])
     metadata = {key: doc.get(key) or "" for key in METADATA_FIELDS}
     store.add_vectors(doc_id, version, metadata, passages, embeddings)

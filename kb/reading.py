@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from kb.errors import NotFoundError, UsageError
 from kb.references import find_references, parent_locators
-from kb.search import document_aliases, matches_locator
+from kb.search import document_aliases
 from kb.store import Store
-from kb.types import Passage
+from kb.types import Passage, matches_locator
 
 
 @dataclass

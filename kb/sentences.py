@@ -1,7 +1,11 @@
-"""Sentences, clauses and content words: the units that answers are built from and checked by.
+"""Sentences, clauses and content words: the one place that knows where a sentence ends.
 
-Legal text ends sentences rarely and lists often ("(a) ...; (b) ..."), so passages are split into
-clauses at semicolons and line breaks too; answers are split into sentences only.
+Ingest cuts a paragraph too long for one passage between sentences (split_document_sentences),
+answers are split into sentences (split_sentences) and passages into the clauses that answers
+quote and are checked against (split_clauses, evidence_clauses). All of them share one list of
+abbreviations that do not end a sentence. Legal text ends sentences rarely and lists often
+("(a) ...; (b) ..."), so document text also ends sentences at semicolons, and clauses end at
+semicolons and line breaks; answers end sentences only at . ! ?
 """
 
 from __future__ import annotations
@@ -10,12 +14,18 @@ import re
 from functools import lru_cache
 
 # Words that end with a period without ending a sentence in legal and policy text.
-_ABBREVIATIONS = {
+ABBREVIATIONS = frozenset({
     "art", "arts", "no", "nos", "para", "paras", "e.g", "i.e", "cf", "etc", "vs", "p", "pp",
-    "mr", "ms", "mrs", "dr", "st", "fig", "ibid", "reg", "dir", "ch", "sec", "vol", "op", "cit",
-    "inc", "ltd", "co", "approx", "incl", "resp",
-}
+    "mr", "ms", "mrs", "dr", "st", "al", "fig", "ibid", "reg", "dir", "ch", "sec", "vol", "ed", "eds",
+    "op", "cit", "inc", "ltd", "co", "approx", "incl", "resp", "u.s", "e.u",
+})
 _SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*\s+")
+# In document text . ! ? ; end a sentence (optionally closed by quotes or brackets) when white
+# space and a capital, digit, quote or bracket follow; CJK full stops end one anywhere.
+_DOCUMENT_SENTENCE_END = re.compile(r"[.!?;][”’\"')\]]*\s+(?=[A-Z0-9“‘\"'(\[])|[。！？；]\s*")
+# A bare list label ("2.", "(a)", "iv.") is never a sentence of its own.
+_LABEL = re.compile(r"^(\(?[0-9ivxlcdmA-Za-z]{1,5}[.)]|[0-9]+(\.[0-9]+)*\.?)$")
+MAX_CLAUSES = 12
 _CLAUSE_END = re.compile(r";\s+|\n+|:\s*\n")
 _MARKERS_AT_START = re.compile(r"^((?:\[\d+\]\s*)+)")
 _WORD = re.compile(r"[a-z0-9]+(?:[./][a-z0-9]+)*")
@@ -49,6 +59,28 @@ def split_sentences(text: str) -> list[str]:
     return merged
 
 
+def split_document_sentences(text: str) -> list[str]:
+    """Sentences of document text, each with its own punctuation and closing quotes; for cutting
+    a paragraph that is too long for one passage."""
+    sentences, start = [], 0
+    for boundary in _DOCUMENT_SENTENCE_END.finditer(text):
+        candidate = text[start:boundary.end()].strip()
+        last_word = candidate.rstrip("”’\"')]").rstrip(".!?;").rsplit(None, 1)[-1] if candidate else ""
+        if is_abbreviation(last_word) or _LABEL.match(candidate):
+            continue
+        sentences.append(candidate)
+        start = boundary.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def is_abbreviation(word: str) -> bool:
+    """True for a word that ends with a period without ending a sentence ("Art", "(e.g")."""
+    return word.lower().rstrip(".").lstrip("(") in ABBREVIATIONS
+
+
 def split_clauses(text: str) -> list[tuple[int, int]]:
     """(start, end) character spans of the sentences and list items of a passage, in order."""
     spans: list[tuple[int, int]] = []
@@ -79,7 +111,7 @@ def _ends_sentence(text: str, start: int, match: re.Match) -> bool:
     """False after an abbreviation ("Art. 5") or an initial, or before a lower-case word."""
     before = text[start:match.start()].rsplit(None, 1)
     last_word = before[-1].lower().rstrip(".").lstrip("(") if before else ""
-    if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+    if is_abbreviation(last_word) or (len(last_word) == 1 and last_word.isalpha()):
         return False
     following = text[match.end():match.end() + 1]
     return not (following and following.islower())
@@ -88,6 +120,17 @@ def _ends_sentence(text: str, start: int, match: re.Match) -> bool:
 def is_instruction(text: str) -> bool:
     """True for text that addresses a language model ("ignore previous instructions ...")."""
     return bool(_INSTRUCTION.search(text))
+
+
+def evidence_clauses(text: str) -> list[tuple[int, int]]:
+    """The spans of a passage that claims are checked against and quotes are taken from: its
+    clauses, without instruction-like ones (passages are data), at most MAX_CLAUSES."""
+    return [span for span in split_clauses(text) if not is_instruction(text[span[0]:span[1]])][:MAX_CLAUSES]
+
+
+def clause_texts(passages) -> list[str]:
+    """The evidence clauses of passages, as text: what ingest embeds ahead of questions."""
+    return [passage.text[start:end] for passage in passages for start, end in evidence_clauses(passage.text)]
 
 
 @lru_cache(maxsize=1)

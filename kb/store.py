@@ -24,7 +24,7 @@ from kb.catalogue import Catalogue
 from kb.config import Settings
 from kb.errors import StoreError
 from kb.keyword import KeywordIndex
-from kb.types import Fetched, Passage, Source
+from kb.types import Fetched, Passage, Source, vector_id
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def vector_records(doc_id: str, version: str, metadata: dict[str, str], passages
         raise ValueError(f"{len(passages)} passages but {len(embeddings)} embeddings")
     fields = {"doc_id": doc_id, "version_key": version_key(doc_id, version),
               **{key: value or "" for key, value in metadata.items()}}
-    return {"ids": [f"{p.passage_id}@{version}" for p in passages],
+    return {"ids": [vector_id(p.passage_id, version) for p in passages],
             "embeddings": [list(map(float, vector)) for vector in embeddings],
             "metadatas": [dict(fields) for _ in passages]}
 

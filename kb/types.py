@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 Origin = Literal["registry", "user"]  # where a document's registration comes from
 FetchOrigin = Literal["network", "cache", "mirror", "file"]  # where its bytes came from
@@ -152,14 +152,9 @@ class Passage:
 
 
 def vector_id(passage_id: str, version: str) -> str:
-    """The id of a passage's vector (and catalogue row) in one document version."""
+    """The id of a passage's vector and catalogue row in one document version: the only place
+    that makes one (a passage keeps its passage_id across versions, its vector id changes)."""
     return f"{passage_id}@{version}"
-
-
-def split_vector_id(vector_id: str) -> tuple[str, str]:
-    """(passage_id, version) of a vector id."""
-    passage_id, _, version = vector_id.rpartition("@")
-    return passage_id, version
 
 
 @dataclass
@@ -278,8 +273,9 @@ class Document:
     @classmethod
     def from_record(cls, record: Mapping) -> Document:
         """A Document from a catalogue row (missing or NULL columns become "")."""
-        values = {f.name: record[f.name] for f in fields(cls) if f.name in record}
-        return cls(**{name: ("" if value is None else value) for name, value in values.items()})
+        values: dict[str, Any] = {f.name: "" if record[f.name] is None else record[f.name]
+                                  for f in fields(cls) if f.name in record}
+        return cls(**values)
 
     def to_json(self) -> dict:
         """The stable JSON shape that scripts rely on (`kb list --json`): no internal ids."""
@@ -374,6 +370,15 @@ class IngestDone:
 
 ProgressEvent = Union[IngestStarted, ModelLoading, StageStarted, PassagesEmbedded, DocumentDone, IngestDone]
 EventHandler = Callable[[ProgressEvent], None]
+
+
+def matches_locator(locator: str, wanted: str) -> bool:
+    """True when `locator` is `wanted` or lies inside it: 'Article 5(1)(f)' is in 'Article 5'.
+
+    The one containment rule: Python code and the catalogue's SQL (as inside_locator) use it.
+    """
+    locator, wanted = locator.casefold().strip(), " ".join(wanted.casefold().split())
+    return locator == wanted or any(locator.startswith(wanted + sep) for sep in ("(", ",", " "))
 
 
 def short_title(title: str) -> str:

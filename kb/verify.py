@@ -9,6 +9,7 @@ close to one clause of it (settings.support_similarity); that clause is the cita
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,11 +17,10 @@ import numpy as np
 from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
 from kb.references import find_references
-from kb.search import matches_locator
-from kb.sentences import content_words, is_instruction, overlap, split_clauses
-from kb.types import Hit
+from kb.sentences import clause_texts, content_words, evidence_clauses, overlap
+from kb.types import Hit, matches_locator
 
-MAX_CLAUSES = 12
+__all__ = ["Checked", "Evidence", "check_sentence", "clause_texts", "evidence_clauses", "prepare_evidence"]
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 
 
@@ -52,18 +52,7 @@ class Checked:
         return not self.reason
 
 
-def evidence_clauses(text: str) -> list[tuple[int, int]]:
-    """The spans of a passage that claims are checked against and quotes are taken from: its
-    clauses, without instruction-like ones (passages are data), at most MAX_CLAUSES."""
-    return [span for span in split_clauses(text) if not is_instruction(text[span[0]:span[1]])][:MAX_CLAUSES]
-
-
-def clause_texts(passages) -> list[str]:
-    """The evidence clauses of passages, as text: what ingest embeds ahead of questions."""
-    return [passage.text[start:end] for passage in passages for start, end in evidence_clauses(passage.text)]
-
-
-def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: list[str] = (),
+def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: Sequence[str] = (),
                      cache: EmbeddingCache | None = None) -> tuple[list[Evidence], np.ndarray]:
     """Evidence for each hit (numbered from 1), and the embeddings of extra_texts, in one batch.
 

@@ -156,3 +156,21 @@ def test_recital_explanations_pair_a_recital_with_a_provision(settings, embedder
         pairs = kb.recital_explanations()
     assert recitals and {recital.passage_id for recital, _ in pairs} == recitals
     assert all(provision.kind in ("article", "paragraph", "point") for _, provision in pairs)
+
+
+def test_the_catalogue_and_python_share_one_containment_rule(kb, tmp_path):
+    from kb.catalogue import Catalogue
+    from kb.types import matches_locator
+
+    fixture = Path(__file__).parent / "fixtures" / "eurlex_2024_min.html"
+    kb.add(str(fixture), doc_id="widget-act", url="https://eur-lex.europa.eu/eli/reg/2099/1/oj")
+    passages = kb.passages("widget-act")
+    catalogue = Catalogue(kb.settings.catalogue_path)
+    wanted = {p.locator.split("(")[0].split(",")[0] for p in passages} | {p.locator for p in passages}
+    for locator in sorted(wanted) + ["ARTICLE 1", "Article 1 "]:
+        inside = [p for p in passages if matches_locator(p.locator, locator)]
+        assert catalogue.vector_ids_inside("widget-act", locator) == [
+            f"{p.passage_id}@{kb.document('widget-act').version}" for p in inside], locator
+        first = catalogue.first_passage_at("widget-act", [locator])
+        assert (first is None) == (not inside), locator
+    catalogue.close()

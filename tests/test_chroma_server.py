@@ -151,8 +151,12 @@ def test_the_app_works_unchanged_on_a_chroma_server(chroma_server, embedder, tmp
     home = build_store(tmp_path / "kb-home", embedder)
     monkeypatch.setenv("KB_HOME", str(home))
     monkeypatch.setenv("KB_SOURCES_FILE", str(home / "sources.toml"))
-    monkeypatch.setattr(ui.common, "_load_embedder", lambda settings: embedder)
-    ui.common._open_store.clear()
+    from kb.api import KnowledgeBase
+
+    open_kb = KnowledgeBase.open.__func__
+    monkeypatch.setattr(KnowledgeBase, "open", classmethod(  # the session's model, not a second one
+        lambda cls, home=None, **overrides: open_kb(cls, home, **{"embedder": embedder, **overrides})))
+    ui.common._open_kb.clear()
     try:
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
         next(box for box in at.selectbox if box.label == "Written by").set_value("extractive").run()
@@ -169,4 +173,4 @@ def test_the_app_works_unchanged_on_a_chroma_server(chroma_server, embedder, tmp
         assert server.get_collection("app-on-server").count() > 0  # the vectors live on the server
         assert not (home / "chroma").exists()
     finally:
-        ui.common._open_store.clear()
+        ui.common._open_kb.clear()

@@ -14,7 +14,7 @@ from kb.config import load_settings
 from kb.search import search
 from kb.store import Store
 from tests.reliability import REPO, kb_command, kb_env, run_kb, write_documents, write_mirror
-from tests.test_crash import generation, vector_writes
+from tests.test_crash import generation
 
 pytestmark = pytest.mark.subprocess  # a second kb process
 
@@ -42,25 +42,37 @@ def test_searches_during_a_reingest_see_one_version_of_each_document(settings, e
     Pipeline(old, store, embedder=embedder).ingest()
 
     write_mirror(mirror, "v2")
+    initial = generation(settings.home)
     writer = subprocess.Popen(kb_command("ingest", "--mirror", str(mirror)), cwd=REPO,
                               env=kb_env(settings.home, KB_SOURCES_FILE=str(registry)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seen: list[tuple[bool, dict[str, set[str]]]] = []
-    writes_before = vector_writes(settings.home)
+    # Each search with the catalogue generation read before and after it: every document that
+    # goes live (a switch) bumps the generation once.
+    seen: list[tuple[int, int, dict[str, set[str]]]] = []
     while writer.poll() is None or not seen:
-        writing = vector_writes(settings.home) > writes_before and writer.poll() is None
+        before = generation(settings.home)
         hits = search(store, embedder, "registration inspection helmets rules", k=10).hits
+        after = generation(settings.home)
         versions: dict[str, set[str]] = {}
         for hit in hits:
             versions.setdefault(hit.passage.doc_id, set()).update(_VERSION.findall(hit.passage.text))
-        seen.append((writing, versions))
+        seen.append((before, after, versions))
         time.sleep(0.01)
     assert writer.wait() == 0, writer.stderr.read()
-    mixed = [versions for _, versions in seen if any(len(v) != 1 for v in versions.values())]
+    final = generation(settings.home)
+    assert final - initial == len(seen[0][2]) == 3  # one switch per document
+    mixed = [versions for _, _, versions in seen if any(len(v) != 1 for v in versions.values())]
     assert mixed == []
-    during = [versions for writing, versions in seen if writing]
-    assert len(during) >= 3, f"only {len(during)} searches ran while the writer was writing"
-    assert seen[0][1] and all(v == {"v1"} for v in seen[0][1].values())
-    final = search(store, embedder, "registration inspection helmets rules", k=10).hits
-    assert {_VERSION.findall(hit.passage.text)[0] for hit in final} == {"v2"}
-    assert generation(settings.home) > 0
+    # Only searches that ran wholly between the first switch and the last met a store holding
+    # some documents new and others old: the state this test is about.
+    between = [versions for before, after, versions in seen if initial < before and after < final]
+    assert len(between) >= 3, f"only {len(between)} searches ran between the first and the last switch"
+    assert all(versions for versions in between)
+    assert seen[0][2] and all(v == {"v1"} for v in seen[0][2].values())
+    final_hits = search(store, embedder, "registration inspection helmets rules", k=10).hits
+    assert {_VERSION.findall(hit.passage.text)[0] for hit in final_hits} == {"v2"}
+    # Known gap, seen on 2 cores: between the switches a document already switched comes back in
+    # neither version until the writer finishes (a reader leaves the stale keyword index to the
+    # writer, and the new vectors do not come back either).
+    if not any("v2" in set().union(*versions.values()) for versions in between):
+        pytest.xfail("a document switched mid-ingest is missing from other processes' searches")

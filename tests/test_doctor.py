@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ingest.pipeline import Pipeline, add_document
+from kb.api import KnowledgeBase
 from kb.cli import cli
 from kb.search import search
 from kb.store import Store
@@ -23,16 +23,11 @@ from tests.reliability import write_documents
 @pytest.fixture(scope="session")
 def template_home(tmp_path_factory, embedder):
     """A data directory holding the three small documents, built once and copied for each test."""
-    from kb.config import load_settings
-
     folder = tmp_path_factory.mktemp("doctor")
-    settings = load_settings(home=folder / "kb-home")
-    store = Store(settings)
-    pipeline = Pipeline(settings, store, embedder=embedder)
-    for path in write_documents(folder / "docs"):
-        add_document(pipeline, str(path))
-    store.close()
-    return settings.home
+    with KnowledgeBase.open(folder / "kb-home", embedder=embedder) as kb:
+        for path in write_documents(folder / "docs"):
+            kb.add(str(path))
+        return kb.home
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ class Site:
     function of the request handler. Unknown paths answer 404, so robots.txt is absent by default.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, list] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         site = self
@@ -43,13 +44,13 @@ class Site:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.block_on_close = False  # a stalled handler must not hold up the test
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return f"http://{self.host}:{self.server.server_address[1]}{path}"
 
     def route(self, path: str, *responders) -> str:
         self.routes[path] = list(responders)
@@ -78,13 +79,23 @@ def redirect(location: str, status: int = 302):
     return page(status, headers={"Location": location})
 
 
-@pytest.fixture
-def site():
-    server = Site()
+def serve(host: str = "127.0.0.1"):
+    server = Site(host)
     server.thread.start()
     yield server
     server.server.shutdown()
     server.server.server_close()
+
+
+@pytest.fixture
+def site():
+    yield from serve()
+
+
+@pytest.fixture
+def inside():
+    """A second local server, on 127.0.0.2: a service inside the network (cloud metadata, a router)."""
+    yield from serve("127.0.0.2")
 
 
 @pytest.fixture
@@ -347,25 +358,28 @@ def test_public_addresses_pass_the_guard():
         assert addresses.non_public_kind(ipaddress.ip_address(address)) == ""
 
 
-def test_a_redirect_to_a_private_address_is_refused(site, guarded, monkeypatch):
+def test_a_redirect_to_a_private_address_is_refused(site, inside, guarded, monkeypatch):
     # The test server listens on 127.0.0.1: let that one address count as public, so the first
-    # hop goes through and the redirect is what the guard has to catch.
+    # hop goes through and the redirect (to 127.0.0.2) is what the guard has to catch.
     really = addresses.non_public_kind
     monkeypatch.setattr(addresses, "non_public_kind",
                         lambda address: "" if str(address) == "127.0.0.1" else really(address))
-    port = site.server.server_address[1]
-    site.route("/secret", page(body=b"metadata credentials"))
-    start = site.route("/start", redirect(f"http://127.0.0.2:{port}/secret"))
-    with pytest.raises(FetchError, match=rf"127.0.0.2:{port}/secret points to this computer"):
+    secret = inside.route("/secret", page(body=b"metadata credentials"))
+    start = site.route("/start", redirect(secret))
+    with pytest.raises(FetchError, match=rf"^{re.escape(secret)} points to this computer"):
         fetch_url(start, guarded)
-    assert site.hits("/start") and not site.hits("/secret")
+    assert site.hits("/start") and inside.requests == []
 
 
-def test_a_robots_txt_redirect_to_a_private_address_is_not_followed(site, guarded, monkeypatch):
+def test_a_robots_txt_redirect_to_a_private_address_is_not_followed(site, inside, guarded, monkeypatch):
+    # As above, 127.0.0.1 counts as public; 127.0.0.2 is the private address the redirect aims at.
     really = addresses.non_public_kind
     monkeypatch.setattr(addresses, "non_public_kind",
                         lambda address: "" if str(address) == "127.0.0.1" else really(address))
-    site.route("/robots.txt", redirect("http://169.254.169.254/latest/meta-data/"))
+    inside.route("/latest/meta-data/", page(body=b"metadata credentials"))
+    site.route("/robots.txt", redirect(inside.url("/latest/meta-data/")))
     url = site.route("/doc", page(body=HTML))
     polite = guarded.model_copy(update={"respect_robots": True})
     assert fetch_url(url, polite).content == HTML
+    assert len(site.hits("/robots.txt")) == 1
+    assert inside.requests == []  # the redirect was refused before any request reached it

@@ -87,3 +87,14 @@ def test_keyword_scores_reorder_the_fused_candidates_in_proportion_to_the_weight
     assert heavy["exact words"] == 1.8 and heavy["beyond the candidates"] == 0.5
     assert lexically_reranked(fused, keyword, weight=0.0) == fused
     assert lexically_reranked(fused, {"close in meaning": 0.0}, weight=1.0) == fused
+
+
+def test_the_reranking_weight_grows_with_agreement_and_with_long_queries():
+    from kb.config import Settings
+    from kb.search import rerank_weight
+
+    settings = Settings(rerank_weight=2.0, rerank_length_weight=0.5, rerank_full_length=20)
+    assert rerank_weight(settings, 0.0, 0) == 0.0
+    assert rerank_weight(settings, 0.5, 0) == 1.0
+    assert rerank_weight(settings, 0.0, 10) == 0.125 and rerank_weight(settings, 0.0, 40) == 0.5
+    assert rerank_weight(settings, 0.3, 20) > rerank_weight(settings, 0.3, 12) > rerank_weight(settings, 0.3, 6)

@@ -1,5 +1,6 @@
 """Every parser, fed mutated real documents (flipped, cut, spliced bytes), only ever raises our
-ParseError, and does so quickly. Hypothesis runs a fixed, reproducible set of cases (derandomize)."""
+ParseError, and does so quickly. Hypothesis runs a fixed, reproducible set of cases (the
+derandomized profile of tests/hypothesis_profile.py)."""
 
 from __future__ import annotations
 
@@ -96,8 +97,7 @@ def parse_or_refuse(data: bytes, media_type: str, hint: str) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("parser", list(PARSERS))
 def test_mutated_documents_parse_or_raise_parse_error_quickly(parser):
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(mutations(parser))
     def run(case):
         assert parse_or_refuse(*case) < TIME_LIMIT
@@ -106,7 +106,7 @@ def test_mutated_documents_parse_or_raise_parse_error_quickly(parser):
 
 
 @pytest.mark.slow
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None)
+@settings(max_examples=EXAMPLES)
 @given(st.binary(max_size=4096), st.sampled_from(["", *PARSERS]),
        st.sampled_from(["", "text/html", "application/pdf", "text/markdown", "text/plain"]))
 def test_garbage_bytes_parse_or_raise_parse_error(data, hint, media_type):

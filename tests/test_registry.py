@@ -3,6 +3,7 @@ the mirror's own id and canonical_url, the documents' status, and what the mirro
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,11 +96,16 @@ def test_a_broken_status_or_alias_is_a_config_error_naming_the_document(tmp_path
     assert "old-order" in str(error.value)
 
 
-def test_an_alias_may_name_one_document_only(tmp_path):
-    body = (ENTRY.format(id="first") + 'aliases = ["The Code"]\n'
-            + ENTRY.format(id="second") + 'aliases = ["the  code"]\n')
-    with pytest.raises(ConfigError, match="'the code' \\(first, second\\)"):
-        load_registry(write(tmp_path, body))
+def test_a_name_shared_by_a_family_names_no_single_document(tmp_path, registry):
+    from kb.search import document_aliases, named_documents
+
+    aliases = registry_aliases(list(registry.values()))
+    assert "Llama 4" not in aliases and aliases["Llama 4 license"] == "llama-4-community-license"
+    documents = [{"doc_id": s.id, "title": s.title, "issuer": s.issuer, "aliases": json.dumps(list(s.aliases))}
+                 for s in registry.values()]
+    assert named_documents("Does Meta give any warranty for Llama 4?", documents) == {
+        "llama-4-community-license", "llama-4-acceptable-use-policy"}
+    assert "Llama 4" not in document_aliases(documents)
 
 
 # --- what the registry says reaches the catalogue, and search's names --------------------------

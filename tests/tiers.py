@@ -7,12 +7,14 @@
     slow        the real embedding model or the local LLM, for claims about quality
 
 `make test-fast` deselects all four and embeds with the hashing stand-in (KB_EMBED_BACKEND=hash);
-`make test` runs everything with the real parts.
+`make test` runs everything with the real parts. Under CI (the CI variable set) a corpus or browser
+test whose documents or Chromium are missing fails instead of skipping: a green CI run has run them.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,8 @@ MARKERS = {
 }
 # A test using one of these fixtures needs what its marker names, whether or not its file says so.
 MARKER_OF_FIXTURE = {"shared_corpus": "corpus", "page": "browser"}
+# Debian's Chromium, the one .ci/run installs and tests/test_browser.py drives.
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,3 +52,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture in getattr(item, "fixturenames", ()):
             if fixture in MARKER_OF_FIXTURE:
                 item.add_marker(MARKER_OF_FIXTURE[fixture])
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_requirement(markers: set[str]) -> str:
+    """What a test with these markers needs and this machine lacks; "" when nothing."""
+    from tests.conftest import SHARED_CORPUS
+
+    if "corpus" in markers and not (SHARED_CORPUS / "manifest.json").is_file():
+        return f"the real documents are not at {SHARED_CORPUS} (set KB_TEST_CORPUS)"
+    if "browser" in markers and not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    return ""
+
+
+@pytest.hookimpl(tryfirst=True)  # before the skipif marks and the fixtures that would skip
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if under_ci():
+        missing = missing_requirement({mark.name for mark in item.iter_markers()})
+        if missing:
+            pytest.fail(f"CI must run this test, but {missing}", pytrace=False)

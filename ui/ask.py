@@ -24,7 +24,7 @@ settings = kb.settings
 with st.sidebar:
     st.subheader("Answers")
     backend = st.selectbox("Written by", BACKENDS, index=BACKENDS.index(settings.llm_backend),
-                           format_func=BACKEND_LABELS.get)
+                           format_func=lambda name: BACKEND_LABELS.get(name, name))
     doc_ids = st.multiselect("Only these documents", list(documents), format_func=document_label(documents))
     jurisdictions = sorted({doc.jurisdiction for doc in documents.values() if doc.jurisdiction})
     jurisdiction = st.selectbox("Jurisdiction", [""] + jurisdictions, format_func=lambda v: v or "any")
@@ -107,5 +107,7 @@ if question:
                 yield as_text(piece)
 
         st.write_stream(verified_text())
-        show_details(stream.answer)
-        chat.append((question, stream.answer))
+        answer = stream.answer
+        assert answer is not None  # set when the stream ends
+        show_details(answer)
+        chat.append((question, answer))

@@ -2,8 +2,8 @@
 
 Stages, one module each: pdf_layout (pages to lines; running heads, page numbers and footnotes
 set apart), pdf_blocks (lines to headings, paragraphs and footnotes), pdf_numbering (the labels a
-document numbers its parts with) and pdf_units (the tree of numbered units with their
-locators), or pdf_outline (headings with "page N" nodes) for a PDF without numbering. Every node
+document numbers its parts with), pdf_scheme (which numbering this document uses) and pdf_units
+(the tree of numbered units with their locators), or pdf_outline (headings with "page N" nodes) for a PDF without numbering. Every node
 carries the page where it starts, so that its passages open the PDF there (#page=N).
 """
 
@@ -27,7 +27,8 @@ from ingest.parsers.pdf_layout import (
     split_footnotes,
 )
 from ingest.parsers.pdf_outline import heading_tree
-from ingest.parsers.pdf_units import has_numbering, unit_tree
+from ingest.parsers.pdf_scheme import has_numbering
+from ingest.parsers.pdf_units import unit_tree
 from kb.errors import ParseError
 from kb.types import Fetched, ParsedDocument
 

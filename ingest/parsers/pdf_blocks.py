@@ -48,10 +48,15 @@ def division_rank(text: str) -> int | None:
 
 def page_items(page: Page, body_size: float, vocabulary: set[str]) -> list[Item]:
     """Headings and paragraphs of one page, then its footnotes; contents entries are left out."""
-    is_contents = sum(line.page_ref for block in page.blocks for line in block.lines) >= 3
+    lines = [line for block in page.blocks for line in block.lines]
+    refs = sum(line.page_ref for line in lines)
+    is_contents = refs >= 3
+    all_contents = is_contents and refs >= 0.4 * len(lines)  # a contents page: its wrapped entries go too
     items: list[Item] = []
     for block in page.blocks:
         if is_contents and any(line.page_ref or _ENDS_IN_NUMBER.search(line.text) for line in block.lines):
+            continue
+        if all_contents and not _is_heading(block, body_size):
             continue
         if _is_heading(block, body_size):
             _add_heading(items, block)
@@ -83,13 +88,13 @@ def _is_heading(block: Block, body_size: float) -> bool:
 
 def _add_heading(items: list[Item], block: Block) -> None:
     """Append a heading, joining it to the previous one when a title runs over two blocks."""
-    text = " ".join(line.text for line in block.lines)
+    text = join_lines([line.text for line in block.lines])  # "Arti-" + "ficial Intelligence"
     size, top = max(line.size for line in block.lines), block.lines[0].bbox[1]
     bold = all(line.bold for line in block.lines)
     previous = items[-1] if items else None
     if (previous and previous.kind == "heading" and abs(previous.size - size) < 0.5 and previous.bold == bold
             and 0 <= top - previous.bottom < 0.6 * size and not numbering_depth(text) and not LABEL.match(text)):
-        previous.text, previous.bottom = f"{previous.text} {text}", block.lines[-1].bbox[3]
+        previous.text, previous.bottom = join_lines([previous.text, text]), block.lines[-1].bbox[3]
         return
     items.append(Item("heading", text, block.page, size=size, bold=bold, bottom=block.lines[-1].bbox[3]))
 

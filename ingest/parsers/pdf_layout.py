@@ -24,7 +24,7 @@ _PAGE_NUMBER = re.compile(r"^[-–—\s]*(page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(\s*(
 _PAGE_REF = re.compile(r"^(\d{1,4}|[ivxlc]{1,6})$", re.IGNORECASE)
 _DOT_LEADER = re.compile(r"(\.\s?){4,}\s*(\d{1,4}|[ivxlc]{1,6})$", re.IGNORECASE)
 _BOLD_FONT = re.compile(r"bold|black|heavy", re.IGNORECASE)
-_FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
+_FOOTNOTE_START = re.compile(r"^(\d{1,3})(?:\s+|(?=[A-Z‘“]))\S")  # "12 See ..." or a glued "167Climate"
 
 
 @dataclass
@@ -67,7 +67,7 @@ def read_pages(document: pymupdf.Document, url: str, max_content: int) -> list[P
                 raise ParseError(f"{url}: page {page.number + 1} inflates to more than "
                                  f"{max_content // 2**20} MB of drawing instructions; refused")
             pages.append(Page(page.number + 1, _read_page(page)))
-    except (RuntimeError, ValueError) as error:
+    except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as error:  # FzError*: a broken object or page tree
         raise ParseError(f"{url}: the PDF is damaged at page {len(pages) + 1} ({error})") from error
     return pages
 
@@ -223,7 +223,7 @@ def body_size(lines: list[Line]) -> float:
 def split_footnotes(pages: list[Page], body: float) -> None:
     """Move each page's footnotes (small type at the foot, opening with a raised number) out of
     its blocks, so that they neither interrupt a paragraph running over the page nor enter it."""
-    last_note = 0
+    last_note, previous_note = 0, None
     for page in pages:
         flat = [(block, line) for block in page.blocks for line in block.lines]
         start = len(flat)
@@ -239,11 +239,17 @@ def split_footnotes(pages: list[Page], body: float) -> None:
         for _, line in flat[start:]:
             opening = _FOOTNOTE_START.match(line.text)
             number = line.note or (opening.group(1) if opening else "")
-            if number.isdigit() and (line.note or int(number) == last_note + 1) or not notes:
-                last_note = int(number) if number.isdigit() else last_note
+            if number.isdigit() and (line.note or 0 < int(number) - last_note <= 3):
+                last_note = int(number)
+                notes.append([])
+            elif not notes and previous_note is not None:
+                previous_note.append(line)  # the end of a footnote begun on an earlier page
+                continue
+            elif not notes:
                 notes.append([])
             notes[-1].append(line)
         page.footnote_lines = notes
+        previous_note = notes[-1] if notes else previous_note
         kept = {id(line) for _, line in flat[:start]}
         for block in page.blocks:
             block.lines = [line for line in block.lines if id(line) in kept]

@@ -20,12 +20,17 @@ SECTION_STYLES = {"section", "dotted", "named", "function", "action"}
 
 _ACTION = re.compile(r"^((?:GV|MP|MS|MG)-\d+\.\d+-\d{3})\b")
 _FUNCTION = re.compile(rf"^({'|'.join(FUNCTIONS)}) (\d+(?:\.\d+)?)(?=[:.\s]|$)")
-_NAMED = re.compile(rf"^({'|'.join(NAMED_RANK)})(?:\s+([A-Z]|[IVXLC]+|\d+(?:\.\d+)*)(?=[:.\s–—-]|$)|(?=:))")
+_NUMBER_WORDS = ("One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+_NAMED = re.compile(rf"^({'|'.join(NAMED_RANK)})(?:\s+([A-Z]|[IVXLC]+|\d+(?:\.\d+)*|{'|'.join(_NUMBER_WORDS)})"
+                    r"(?=[:.\s–—-]|$)|(?=:))")
 _SEC = re.compile(r"^(Sec\.|Section|SECTION)\s+(\d{1,2})\.(?=\s|$)")
-_DOTTED = re.compile(r"^([A-Z]\.\d{1,2}(?:\.\d{1,2})*|\d{1,2}(?:\.\d{1,2})+)\.?(?=\s|$)|^(\d{1,2})\.(?=\s+[A-Z])")
+_DOTTED = re.compile(r"^([A-Z]\.\d{1,2}(?:\.\d{1,2})*|\d{1,2}(?:\.\d{1,2})+)\.?(?=\s|$)|^(\d{1,2})\.(?=\s+[A-Z])"
+                     r"|^(\d{1,2})(?=\s+[A-Z][a-z])")  # "2 Capabilities": a chapter only when set as a heading
 _PAREN = re.compile(r"^\(([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6})\)(?=\s|$)")
-_DOT = re.compile(r"^([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6}|[1lIivx|]{2,5})\.(?=\s|$)")
+_DOT = re.compile(r"^([a-z]{1,2}|[A-Z]|\d{1,3}|[ivxlc]{1,6}|[1lIivx|]{2,5})\.\*?(?=\s|$)")  # "2.*" marks a reference
 _CLOSE = re.compile(r"^([a-z]|[ivx]{1,5})\)(?=\s|$)")
+_ROMAN_HEADING = re.compile(r"^([IVX]{1,5})\.(?=\s+[A-Z][a-z])")
+_INITIAL = re.compile(r"\s+[A-Z][a-z]+,")
 _ROMAN = re.compile(r"^(?=[ivxlc])m{0,3}(c[md]|d?c{0,3})(x[cl]|l?x{0,3})(i[xv]|v?i{0,3})$")
 _OCR_ROMAN = str.maketrans({"1": "i", "l": "i", "I": "i", "|": "i"})
 _UNIT_START = re.compile(r"^(\(\d{1,3}\)|\([a-z]{1,2}\)|\([A-Z]\)|\([ivx]{1,6}\)|[a-z]\.|[A-Z]\.|[ivx]{1,5}\.|"
@@ -66,13 +71,21 @@ def read_labels(text: str) -> list[Label]:
         return [Label("function", match.group(2), match.end(), word=match.group(1))]
     if match := _SEC.match(text):
         return [Label("section", match.group(2), match.end(), word=match.group(1).title())]
+    if match := _ROMAN_HEADING.match(text):  # "II. Elements of the definition": Section II
+        return [Label("named", match.group(1), match.end(), word="Section"), *_simple(match.group(1), "dot",
+                                                                                  match.end())]
     if match := _NAMED.match(text):
-        return [Label("named", match.group(2) or "", match.end(), word=match.group(1))]
+        value = match.group(2) or ""
+        if value in _NUMBER_WORDS:  # "Part One" is Part 1
+            value = str(_NUMBER_WORDS.index(value) + 1)
+        return [Label("named", value, match.end(), word=match.group(1))]
     if match := _DOTTED.match(text):
-        dotted = [Label("dotted", match.group(1) or match.group(2), match.end())]
+        dotted = [Label("dotted", match.group(1) or match.group(2) or match.group(3), match.end())]
         return dotted + (_simple(match.group(2), "dot", match.end()) if match.group(2) else [])
     for pattern, form in ((_PAREN, "paren"), (_DOT, "dot"), (_CLOSE, "close")):
         if match := pattern.match(text):
+            if form == "dot" and match.group(1).isupper() and _INITIAL.match(text, match.end()):
+                return []  # "A. Gupta, M. Ott": an author's initial
             return _simple(match.group(1), form, match.end())
     return []
 
@@ -88,7 +101,7 @@ def _simple(raw: str, form: str, end: int) -> list[Label]:
         readings.append(Label("lower", raw, end, form))
     if _ROMAN.match(raw):
         readings.append(Label("roman", raw, end, form))
-    elif form == "dot" and not raw.isalpha() or raw != raw.lower():
+    elif form == "dot" and (not raw.isalpha() or not raw.islower()):  # a scan's "11." or "1v." for ii., iv.
         ocr = raw.translate(_OCR_ROMAN).lower()
         if ocr != "i" and _ROMAN.match(ocr):
             readings.append(Label("roman", ocr, end, form, ocr=True))

@@ -11,7 +11,7 @@ the text under them keep the "page N" nodes of a PDF without numbering.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ingest.parsers.common import join_lines
 from ingest.parsers.pdf_blocks import Item
@@ -25,11 +25,16 @@ from ingest.parsers.pdf_numbering import (
     read_labels,
 )
 from ingest.parsers.pdf_outline import add_footnotes, page_node, prune
+from ingest.parsers.pdf_scheme import (
+    RUN_IN_TITLE,
+    numbered_section,
+    paragraph_style,
+    roman_heading,
+    short_heading,
+)
 from kb.types import Section
 
-MIN_NUMBERED_PARAGRAPHS = 20  # a run this long of (1), (2), ... across headings is paragraph numbering
-_RUN_IN_TITLE = re.compile(r"^\s*([A-Z‘“'\"(][^.]{1,150}?\.)(?:\s+|$)")
-_CAPITALS = re.compile(r"\s*(?:[A-Z][A-Z’'-]+\b\s*){1,8}(?=\s[A-Z][a-z]|$)")  # "STRENGTHENING AI GOVERNANCE"
+MAX_PARAGRAPH_GAP = 4  # pages into an annex without a numbered paragraph after which the numbering is over
 _FOLLOWING = re.compile(r"\bthe following ([A-Za-z]+s)\b")
 _KINDS = {"Annex": "annex", "Appendix": "annex", "Part": "part", "Chapter": "chapter"}
 
@@ -42,62 +47,30 @@ class Frame:
     label: Label | None = None
     section: bool = True  # a heading-level node (never one passage as a whole), not a paragraph or point
     size: float = 0.0  # type size of its heading; 0 for run-in headings and units
-    children: list[str] = field(default_factory=list)
-
-
-def paragraph_style(items: list[Item]) -> tuple[str, str] | None:
-    """The (style, form) of numbered paragraphs ("(17)" or "27.") when the document numbers its
-    paragraphs in one run across its headings, else None."""
-    best: tuple[int, tuple[str, str] | None] = (0, None)
-    for form in ("paren", "dot"):
-        last, count = 0, 0
-        for item in items:
-            if item.kind != "para":
-                continue
-            for label in read_labels(item.text):
-                if label.style == "number" and label.form == form and 0 < int(label.value) - last <= 3:
-                    last, count = int(label.value), count + 1
-        if count >= MIN_NUMBERED_PARAGRAPHS and count > best[0]:
-            best = (count, ("number", form))
-    return best[1]
-
-
-def has_numbering(items: list[Item]) -> bool:
-    """Whether the document numbers its parts: numbered paragraphs or numbered section headings."""
-    if paragraph_style(items):
-        return True
-    numbered = {label.value for item in items for label in read_labels(item.text)[:1]
-                if label.style in SECTION_STYLES and (item.kind == "heading" or _run_in_heading(item.text, label))}
-    return len(numbered) >= 3
-
-
-def _run_in_heading(text: str, label: Label) -> bool:
-    """Whether a paragraph opens with a numbered heading of its own ("Sec. 2. Policy and Principles.")."""
-    if label.style in ("section", "function", "action"):
-        return True
-    if label.style == "dotted" and "." not in label.value:
-        return bool(_CAPITALS.match(text[label.end:]))  # a memo's "1. OVERVIEW"
-    title = _RUN_IN_TITLE.match(text[label.end:])
-    return label.style == "dotted" and "." in label.value and title is not None and len(title.group(1).split()) <= 16
 
 
 class UnitTree:
     """Builds the tree from items in reading order."""
 
     def __init__(self, items: list[Item]):
-        self.paragraphs = paragraph_style(items)
+        run = paragraph_style(items)
+        self.paragraphs: tuple[str, str] | None = run[0] if run else None
+        self.paragraphs_from = run[1] if run else 0
+        self.position = 0  # index of the item being read
+        self.last_paragraph_page = 0
         self.root = Section(kind="document", container=True)
         self.stack: list[Frame] = [Frame(self.root)]
         self.last_paragraph = 0
         self.seen: set[str] = set()
+        self.last_top: dict[tuple[str, str, str], str] = {}  # the last top-level section number by style
         words = [label.word for item in items for label in read_labels(item.text) if label.style == "section"]
         self.section_word = max(set(words), key=words.count) if words else "Section"
 
     def build(self, items: list[Item]) -> Section:
         """The tree of all items, footnotes last."""
-        for item in items:
-            if item.kind == "heading" or item.bold and _numbered_section(item.text):
-                self.heading(item)  # a bold numbered heading too long to be told by its type
+        for self.position, item in enumerate(items):
+            if item.kind == "heading" or item.bold and numbered_section(item.text) or roman_heading(item.text):
+                self.heading(item)  # a numbered heading too long, or too plain, to be told by its type
             elif item.kind == "para":
                 self.paragraph(item.text, item.page)
         add_footnotes(self.root, items)
@@ -108,6 +81,10 @@ class UnitTree:
 
     def heading(self, item: Item) -> None:
         """A heading in larger or bold type: a numbered section, or an unnumbered heading."""
+        if any(label.style in ("lower", "upper", "roman") and self._continues_list(label)
+               for label in read_labels(item.text)):
+            self.paragraph(item.text, item.page)  # "I. Provide public notice." in bold, after "H."
+            return
         self._pop_units()
         inner = self.stack[self._last_unnumbered()].label
         if inner is not None and inner.style in ("function", "action") and not read_labels(item.text):
@@ -117,7 +94,7 @@ class UnitTree:
             if label.style in SECTION_STYLES:
                 if self._open_section(label, item.text, item.page, item.size, True):
                     return
-            elif self._open_point(label, item.text, item.page, heading=item):
+            elif label.style != "number" and self._open_point(label, item.text, item.page, heading=item):
                 return
         while len(self.stack) > 1 and self._closed_by(self.stack[-1], item.size):
             self.stack.pop()
@@ -141,7 +118,7 @@ class UnitTree:
             if label.style in SECTION_STYLES:
                 if self._run_in_section(label, text, page):
                     return
-            elif self.paragraphs == (label.style, label.form):
+            elif self.paragraphs == (label.style, label.form) and self.position >= self.paragraphs_from:
                 if self._open_paragraph(label, text, page):
                     return
             elif self._open_point(label, text, page):
@@ -151,7 +128,7 @@ class UnitTree:
     def _run_in_section(self, label: Label, text: str, page: int) -> bool:
         """A section whose heading runs into its text ("Sec. 5. Promoting Innovation. 5.1. ...")."""
         rest = text[label.end:]
-        title = _RUN_IN_TITLE.match(rest)
+        title = RUN_IN_TITLE.match(rest)
         is_title = title is not None and len(title.group(1).split()) <= 16
         short = len(rest.split()) <= 16 and not rest.rstrip().endswith((".", ";", ","))
         if not (is_title or short or label.style in ("function", "action")):
@@ -178,7 +155,10 @@ class UnitTree:
         number = int(label.value)
         if not 0 < number - self.last_paragraph <= 3:
             return False
-        self.last_paragraph = number
+        in_annex = any(frame.label is not None and frame.label.word in ("Annex", "Appendix") for frame in self.stack)
+        if in_annex and self.last_paragraph and page - self.last_paragraph_page > MAX_PARAGRAPH_GAP:
+            return False  # pages into an annex: a list whose numbers happen to go on from the last paragraph
+        self.last_paragraph, self.last_paragraph_page = number, page
         self._pop_units()
         node = Section(kind="paragraph", locator=f"paragraph {number}", anchor=f"page={page}",
                        blocks=[text], page=page)
@@ -205,7 +185,8 @@ class UnitTree:
         elif not first_value(label):
             return False
         parent = self.stack[-1]
-        top_level = label.style == "number" and label.form == "dot" and parent.node is self.root
+        top_level = (label.style == "number" and label.form == "dot" and parent.node is self.root
+                     and self.paragraphs != ("number", "dot"))  # a memo's "1. OVERVIEW"
         if not (parent.node.locator or top_level or heading is not None or _names_its_items(parent.node)):
             return False  # a list under an unnumbered heading stays text of that heading
         locator = self._point_locator(label, parent)
@@ -213,7 +194,7 @@ class UnitTree:
             node = Section(kind="section", locator=locator, heading=text, anchor=f"page={page}",
                            container=True, page=page)
         elif top_level:
-            node = Section(kind="section", locator=locator, heading=_short_heading(text, label),
+            node = Section(kind="section", locator=locator, heading=short_heading(text, label),
                            anchor=f"page={page}", blocks=[text], container=True, page=page)
         else:
             kind = "recital" if locator.startswith("Recital ") else "point"
@@ -221,6 +202,15 @@ class UnitTree:
         section = top_level or heading is not None
         self._attach(Frame(node, label, section=section, size=heading.size if heading else 0.0))
         return True
+
+    def _continues_list(self, label: Label) -> bool:
+        """Whether `label` is the next point of a list open inside the current section."""
+        for frame in reversed(self.stack[1:]):
+            if frame.section:
+                return False
+            if frame.label is not None and frame.label.key == label.key and follows(label, frame.label.value):
+                return True
+        return False
 
     def _add_text(self, text: str, page: int) -> None:
         """Unlabelled text: into the open unit or numbered section, else into a page node."""
@@ -271,22 +261,31 @@ class UnitTree:
                     continue  # "5.3" is not a part of "MAP 5"
                 if child_of(label.value, value) or (open_label.key == label.key and follows(label, value)):
                     return index if child_of(label.value, value) else index - 1
-            return self._last_unnumbered() if is_heading else None
+            if not is_heading:
+                return None
+            ancestors = [index for index, open_label in sections if open_label.style != "function"
+                         and label.value.startswith(open_label.value + ".")]
+            return ancestors[-1] if ancestors else self._last_unnumbered()  # "3.3.1" where "3.3" is missing
         if label.style == "action":
             parent = next((index for index, open_label in reversed(sections) if open_label.style == "function"
                            and label.value.split("-")[1] == open_label.value), None)
             return parent if parent is not None else self._last_unnumbered()
         if label.style == "named":
-            rank = NAMED_RANK[label.word]
+            rank = _rank(label)
             for index, open_label in reversed(sections):
-                if open_label.style == "named" and NAMED_RANK[open_label.word] < rank:
+                if open_label.style == "named" and _rank(open_label) < rank:
                     return index
             return 0 if is_heading or label.word in ("Annex", "Appendix", "Commitment", "Measure") else None
         # "Sec. 4." or a top-level "4." heading: under a higher named division, else at the top
         if label.style == "dotted" and not is_heading:
             return None  # "7. Be outcome-focused." in running text is a list item, not a chapter
+        previous = self.last_top.get(label.key)
+        if not (first_value(Label("number", label.value, 0)) if previous is None else follows(
+                Label("number", label.value, 0), previous)):
+            return None  # "8. Is there an alternative ...?" after section 6: a numbered question
+        self.last_top[label.key] = label.value
         for index, open_label in reversed(sections):
-            if open_label.style == "named" and open_label.word != "Section":
+            if open_label.style == "named" and _rank(open_label) < NAMED_RANK["Section"]:
                 return index
         return 0
 
@@ -313,10 +312,10 @@ class UnitTree:
         """A point's locator: its parent's with the point in brackets, "Sec. 4.2(a)(i)"."""
         if parent.node.locator:
             return f"{parent.node.locator}({label.value})"
-        if label.style == "number" and label.form == "dot":
-            return f"Section {label.value}"
-        noun = parent.node.heading.rstrip("s") if _names_its_items(parent.node) else "Point"
-        return f"{noun} ({label.value})"
+        if _names_its_items(parent.node):  # "Recitals": "Recital (a)"; "References": "Reference 12"
+            noun = parent.node.heading[:-1]
+            return f"{noun} {label.value}" if label.style == "number" else f"{noun} ({label.value})"
+        return f"Section {label.value}" if label.style == "number" else f"Point ({label.value})"
 
     # --- the stack --------------------------------------------------------------------------------
 
@@ -328,6 +327,13 @@ class UnitTree:
     def _attach(self, frame: Frame) -> None:
         self.stack[-1].node.children.append(frame.node)
         self.stack.append(frame)
+
+
+def _rank(label: Label) -> int:
+    """Rank of a named division; "Section II" (a roman numeral) ranks with parts, above "Section 2"."""
+    if label.word == "Section" and label.value and label.value.strip("IVX") == "":
+        return NAMED_RANK["Part"]
+    return NAMED_RANK[label.word]
 
 
 def _misread_first(opened: Label, label: Label) -> bool:
@@ -355,11 +361,6 @@ def _runs_on(block: str, text: str) -> bool:
     return text[:1].islower() and not block.rstrip().endswith((".", ":", ";", "!", "?"))
 
 
-def _numbered_section(text: str) -> bool:
-    """Whether the text opens with a section number ("4.2.1.", "Sec. 4.")."""
-    return any(label.style in SECTION_STYLES for label in read_labels(text))
-
-
 def _noun_for_children(parent: Frame) -> str:
     """The noun a division's own text gives its numbered parts ("the following Principles")."""
     if parent.label is None or parent.label.style != "named":
@@ -368,14 +369,6 @@ def _noun_for_children(parent: Frame) -> str:
                                   for block in child.blocks]
     nouns = [match.group(1) for text in texts for match in _FOLLOWING.finditer(text)]
     return nouns[-1][:-1].capitalize() if nouns else ""
-
-
-def _short_heading(text: str, label: Label) -> str:
-    """The run-in heading of a memo section ("1. OVERVIEW"), or its label alone."""
-    if capitals := _CAPITALS.match(text[label.end:]):
-        return text[:label.end + capitals.end()].strip()
-    title = _RUN_IN_TITLE.match(text[label.end:])
-    return text[:label.end + title.end(1)] if title and len(title.group(1).split()) <= 12 else text[:label.end]
 
 
 def unit_tree(items: list[Item]) -> Section:

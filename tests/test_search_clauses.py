@@ -1,0 +1,49 @@
+"""Numbered-clause references ("Rule 3.1.2", "section 5.3"): the passages citing them are preferred."""
+
+import pytest
+
+from kb.config import load_settings
+from kb.evaluate import settings_applied
+from kb.search import cites, clause_numbers, search
+from kb.store import Store
+from tests.search_fixtures import build_rulebook_home
+
+
+def test_clause_numbers_are_read_from_the_query_but_not_percentages_or_versions():
+    assert clause_numbers("Under Rule \u200e6.2.1(a)(i) and section 5.3, per GEN 3.3?") == ["6.2.1", "5.3", "3.3"]
+    assert clause_numbers("A 2.5% buffer in version v1.2 of 2024") == []
+    assert clause_numbers("Rules 18.5.1 and 18.5.1") == ["18.5.1"]
+
+
+def test_a_passage_cites_a_clause_or_its_subclauses_not_a_longer_number():
+    assert cites("in accordance with Rules 18.5.1 and 18.5.2.", "18.5.1")
+    assert cites("as required by 18.5.1(a)", "18.5.1") and cites("see Rule 18.5.1.(2)", "18.5.1")
+    assert not cites("Rule 18.5.10 applies", "18.5.1") and not cites("Rule 18.5.1.4 applies", "18.5.1")
+    assert not cites("Rule 118.5.1 applies", "18.5.1")
+
+
+@pytest.fixture(scope="module")
+def rulebook_store(tmp_path_factory, embedder):
+    home = build_rulebook_home(tmp_path_factory.mktemp("clauses") / "kb-home", embedder)
+    store = Store(load_settings(home=home, sources_file=home / "sources.toml"))
+    yield store
+    store.close()
+
+
+def test_passages_citing_the_named_rule_rise_and_the_others_keep_their_scores(rulebook_store, embedder):
+    store = rulebook_store
+    query = "What records does a Fund Manager have to keep about notifications under Rule 3.1.2?"
+    preferred = search(store, embedder, query, k=8)
+    with settings_applied(store, clause_citation_weight=1.0):
+        plain = search(store, embedder, query, k=8)
+    before = {hit.passage.passage_id: hit.score for hit in plain.hits}
+    citing = set()
+    for hit in preferred.hits:
+        ratio = hit.score / before[hit.passage.passage_id]
+        if cites(hit.passage.text, "3.1.2"):
+            citing.add(hit.passage.locator)
+            assert ratio == pytest.approx(store.settings.clause_citation_weight)
+        else:
+            assert ratio == pytest.approx(1.0)
+    assert citing == {"3.1.3", "1.1"}  # the record-keeping rule and the guidance note cite it
+    assert preferred.hits[0].passage.locator == "3.1.3"
