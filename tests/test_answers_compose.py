@@ -16,6 +16,8 @@ from kb.answers import ask
 from kb.errors import UsageError
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # the real model and Chroma, for claims about answers
+
 ACTS = ("eu-ai-act", "gdpr")
 BANNED = "Which AI practices are banned in the EU?"
 
