@@ -19,7 +19,7 @@ from datetime import date
 from kb.catalogue import Catalogue
 from kb.compose_terms import terms_in
 from kb.references import parent_locators
-from kb.types import Answer, ApplicationDate, Citation, Passage
+from kb.types import Answer, ApplicationDate, Citation, Definition, Passage
 
 # How much a document binds: a law's provisions, then guidance on it, then everything else.
 BINDING_TYPES = {"regulation", "directive", "decision", "executive_order", "memorandum", "convention",
@@ -189,17 +189,18 @@ def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set
     """The definitions, in the quoted text's own document, of the terms the quotes use."""
     doc_ids = list(dict.fromkeys(c.passage.doc_id for c in citations))
     index = catalogue.facts.defined_terms(doc_ids)
-    chosen = []
+    chosen: list[Definition] = []
     for citation in citations:
         prefix = citation.passage.doc_id + ":"
         own = {key for key, found in index.items() if any(d.passage_id.startswith(prefix) for d in found)}
         for key in terms_in(citation.quote, own):
             definition = next(d for d in index[key] if d.passage_id.startswith(prefix))
-            if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d, _ in chosen):
-                chosen.append((definition, citation.passage.doc_id))
-    passages = catalogue.passages_by_id([d.passage_id for d, _ in chosen[:DEFINITIONS_MAX]])
+            if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d in chosen):
+                chosen.append(definition)
+    chosen = chosen[:DEFINITIONS_MAX]
+    passages = catalogue.passages_by_id([d.passage_id for d in chosen])
     return [Citation(first_n + i, passages[d.passage_id], d.text)
-            for i, (d, _) in enumerate([c for c in chosen[:DEFINITIONS_MAX] if c[0].passage_id in passages])]
+            for i, d in enumerate([d for d in chosen if d.passage_id in passages])]
 
 
 def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int,
