@@ -40,13 +40,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.pipeline import Pipeline, add_document  # noqa: E402
-from kb.config import load_settings  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
-from kb.embedding_cache import EmbeddingCache  # noqa: E402
-from kb.search import search  # noqa: E402
-from kb.store import Store  # noqa: E402
-from kb.verify import clause_texts  # noqa: E402
+from ingest.pipeline import Pipeline, add_document
+from kb.config import load_settings
+from kb.embedding import Embedder
+from kb.embedding_cache import EmbeddingCache
+from kb.search import search
+from kb.store import Store
+from kb.verify import clause_texts
 
 DEFAULT_OBLIQA = Path(__file__).resolve().parent.parent.parent / "shared" / "obliqa"
 DEFAULT_HOME = Path(tempfile.gettempdir()) / "policy-kb-obliqa"
