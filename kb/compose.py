@@ -137,7 +137,7 @@ def spoken_date(iso: str) -> str:
 def date_note(citation: Citation, as_of: str) -> str:
     """What a reader must know about when the cited provision binds, for the answer line."""
     if citation.status in ("revoked", "replaced"):
-        return f" ({citation.status})"
+        return ""  # the reference says so already: "…, Sec. 4.2 (revoked 2025-01-20)"
     if not citation.applies_from:
         return ""
     when = spoken_date(citation.applies_from)
