@@ -42,10 +42,11 @@ class Quote:
 
 
 def authority(passage: Passage) -> int:
-    """0 a provision of a binding text, 1 its annex, 2 a recital, 3 guidance, 4 anything else."""
+    """0 a provision of a binding text, 1 its annex, 2 a recital, 3 guidance, 4 anything else
+    (an act's preamble, its title and citations, binds no one)."""
     doc_type = passage.metadata.get("doc_type", "")
     if doc_type in BINDING_TYPES:
-        return {"recital": 2, "preamble": 2, "annex": 1}.get(passage.kind, 0)
+        return {"recital": 2, "preamble": 4, "annex": 1}.get(passage.kind, 0)
     return 3 if doc_type in GUIDANCE_TYPES else 4
 
 
