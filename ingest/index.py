@@ -10,9 +10,9 @@ import numpy as np
 
 from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
+from kb.sentences import clause_texts
 from kb.store import Store
 from kb.types import Fetched, Passage, Source
-from kb.sentences import clause_texts
 
 # Bump when parsing or chunking changes what passages a document yields, or ingest starts keeping
 # something new for them: every document is then re-ingested once, even when its bytes did not

@@ -169,9 +169,9 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
         answer.mode = "extractive"
         compose_started = time.perf_counter()
         by_n = {item.n: item for item in evidence}
-        quotes = compose_quotes(store.catalogue, [(by_n[n].hit.passage, clause)
-                                                  for c in kept for n, clause in c.supports.items()])
-        lines, answer.citations = extractive_answer(store.catalogue, quotes, as_of)
+        composed = compose_quotes(store.catalogue, [(by_n[n].hit.passage, clause)
+                                                    for c in kept for n, clause in c.supports.items()])
+        lines, answer.citations = extractive_answer(store.catalogue, composed, as_of)
         timings["compose"] = _ms(compose_started)
         for line in lines:
             yield line + "\n"

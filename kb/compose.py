@@ -19,7 +19,7 @@ from datetime import date
 from kb.catalogue import Catalogue
 from kb.compose_terms import terms_in
 from kb.references import parent_locators
-from kb.types import Answer, ApplicationDate, Citation, Passage
+from kb.types import Answer, ApplicationDate, Citation, Definition, Passage
 
 # How much a document binds: a law's provisions, then guidance on it, then everything else.
 BINDING_TYPES = {"regulation", "directive", "decision", "executive_order", "memorandum", "convention",
@@ -170,7 +170,7 @@ def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set
     """The definitions, in the quoted text's own document, of the terms the quotes use."""
     doc_ids = list(dict.fromkeys(c.passage.doc_id for c in citations))
     index = catalogue.facts.defined_terms(doc_ids)
-    chosen = []
+    chosen: list[tuple[Definition, str]] = []
     for citation in citations:
         prefix = citation.passage.doc_id + ":"
         own = {key for key, found in index.items() if any(d.passage_id.startswith(prefix) for d in found)}

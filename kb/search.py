@@ -22,8 +22,11 @@ from kb.errors import NotFoundError, UsageError
 from kb.keyword import tokenize
 from kb.references import document_mentions, find_references, parent_locators
 from kb.store import Store
-from kb.types import Hit, Passage
-from kb.types import matches_locator  # noqa: F401 - the rule lives in kb.types; callers import it from here too
+from kb.types import (
+    Hit,
+    Passage,
+    matches_locator,  # noqa: F401 - the rule lives in kb.types; callers import it from here too
+)
 
 MAX_K = 100
 MAX_PROVISION_PASSAGES = 10
