@@ -1,17 +1,24 @@
 """Answer quality and speed over bench/questions.jsonl, with a model backend and without one.
 
-    python bench/answer.py [--backend llama-cpp] [--limit N] [--questions FILE]
+    python bench/answer.py [--backend llama-cpp] [--limit N] [--questions FILE] [--facts FILE] [--only-facts]
 
 Uses the store in KB_HOME (run `kb ingest` first). For each question it asks twice: with the
 model backend and with the extractive one. Prints: share of answerable questions whose answer
 cites a gold passage, share of generated sentences kept by verification, the modes, abstention on
 unanswerable questions, first-token and total latency, tokens/s, and extractive time after
 retrieval. Also checks the promise that no sentence of any answer lacks a supporting citation.
+
+"Facts stated": bench/facts.jsonl lists, for answerable questions, the key facts a good answer
+states (figures, dates, terms; written from the gold passages, each with its spelling
+alternatives); the share of those the answer's text states, and the share of cited AI Act and
+GDPR provisions that carry their date of application. --only-facts asks only those questions
+(and the unanswerable ones).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -46,12 +53,44 @@ def uncited_sentences(answer) -> int:
     return bad
 
 
+# Cited provisions of these documents must carry their date of application.
+DATED_DOCUMENTS = ("eu-ai-act", "gdpr")
+
+
+def load_facts(path: Path) -> dict[str, list[list[str]]]:
+    """Question id -> its key facts, each a list of spelling alternatives."""
+    if not path.is_file():
+        return {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["id"]: row["facts"] for row in rows}
+
+
+def normalised(text: str) -> str:
+    """Case, spacing, thousands separators and "7 %" folded, so "EUR 35 000 000" meets "EUR 35000000"."""
+    text = " ".join(text.replace("\u00a0", " ").replace("’", "'").casefold().split())
+    text = re.sub(r"(?<=\d)[ ,](?=\d{3}\b)", "", text)
+    return re.sub(r"(?<=\d) %", "%", text)
+
+
+def facts_stated(answer, facts: list[list[str]]) -> int:
+    """How many of the facts the answer's text states (any one spelling of each)."""
+    said = normalised(answer.text)
+    return sum(any(normalised(spelling) in said for spelling in spellings) for spellings in facts)
+
+
+def dated_citations(answers) -> tuple[int, int]:
+    """(cited provisions of DATED_DOCUMENTS with an applies_from, all such cited provisions)."""
+    provisions = [c for _, a, _ in answers for c in a.citations
+                  if c.passage.doc_id in DATED_DOCUMENTS and c.passage.kind not in ("recital", "preamble")]
+    return sum(bool(c.applies_from) for c in provisions), len(provisions)
+
+
 def pct(values: list[float], share: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(share * (len(values) - 1)))] if values else float("nan")
 
 
-def run(kb: KnowledgeBase, questions, backend: str) -> dict:
+def run(kb: KnowledgeBase, questions, backend: str, facts: dict[str, list[list[str]]] | None = None) -> dict:
     answers = []
     for question in questions:
         started = time.perf_counter()
@@ -67,7 +106,17 @@ def run(kb: KnowledgeBase, questions, backend: str) -> dict:
                        for _, a, _ in answers if a.mode == "extractive"]
     tokens = sum(a.generated_tokens for _, a, _ in answers)
     generate_s = sum(a.timings_ms.get("generate", 0) for _, a, _ in answers) / 1000
+    facts = facts or {}
+    with_facts = [(q, a) for q, a in answerable if q.id in facts]
+    dated, provisions = dated_citations(answers)
     return {
+        "facts_stated": sum(facts_stated(a, facts[q.id]) for q, a in with_facts),
+        "facts_total": sum(len(facts[q.id]) for q, _ in with_facts),
+        "facts_questions": len(with_facts),
+        "facts_missed": {q.id: [spellings[0] for spellings in facts[q.id]
+                                if not facts_stated(a, [spellings])] for q, a in with_facts
+                         if facts_stated(a, facts[q.id]) < len(facts[q.id])},
+        "dated_citations": dated, "dated_provisions": provisions,
         "backend": backend,
         "gold_cited": sum(cites_gold(a, q) for q, a in answerable) / max(1, len(answerable)),
         "answerable_abstained": sum(a.mode == "abstained" for _, a in answerable) / max(1, len(answerable)),
@@ -101,6 +150,14 @@ def show(report: dict) -> None:
     if report["after_retrieval_p50_ms"] == report["after_retrieval_p50_ms"]:
         print(f"  extractive answers after retrieval: p50 {report['after_retrieval_p50_ms']:.0f} ms, "
               f"p95 {report['after_retrieval_p95_ms']:.0f} ms")
+    if report["facts_total"]:
+        print(f"  facts stated            {report['facts_stated'] / report['facts_total']:.0%} "
+              f"({report['facts_stated']} of {report['facts_total']} facts, {report['facts_questions']} questions)")
+        missed = "; ".join(f"{qid}: {', '.join(found)}" for qid, found in report["facts_missed"].items())
+        print(f"  facts not stated: {missed or '-'}")
+    if report["dated_provisions"]:
+        print(f"  AI Act/GDPR provisions cited with their date of application: "
+              f"{report['dated_citations']} of {report['dated_provisions']}")
     print(f"  gold not cited: {' '.join(report['misses']) or '-'}")
     print(f"  unanswerable but answered: {' '.join(report['wrongly_answered']) or '-'}")
 
@@ -110,11 +167,17 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
     parser.add_argument("--backend", default=None, help="model backend (default: KB_LLM_BACKEND)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    parser.add_argument("--facts", type=Path, default=HERE / "facts.jsonl", help="key facts per question")
+    parser.add_argument("--only-facts", action="store_true",
+                        help="ask only the questions that have key facts, and the unanswerable ones")
     args = parser.parse_args()
+    facts = load_facts(args.facts)
     kb = KnowledgeBase.open()
     if not kb.documents():
         sys.exit(f"the store at {kb.home} is empty: run `kb ingest` first")
     questions = load_questions(args.questions)
+    if args.only_facts:
+        questions = [q for q in questions if q.id in facts or not q.answerable]
     if args.limit:
         questions = questions[:args.limit]
     kb.embedder  # noqa: B018 - loaded before the clock starts
@@ -124,7 +187,7 @@ def main() -> None:
     for backend in dict.fromkeys([args.backend or kb.settings.llm_backend, "extractive"]):
         if backend != "extractive":
             kb.ask("warm-up: which AI practices are banned?", backend=backend)
-        show(run(kb, questions, backend))
+        show(run(kb, questions, backend, facts))
 
 
 if __name__ == "__main__":

@@ -16,11 +16,13 @@ from ingest.facts_references import find_cross_references
 from kb.types import DocumentFacts, Passage, Source
 
 
-def extract_facts(passages: list[Passage], source: Source) -> DocumentFacts:
-    """Definitions, cross-references and dates of application of one document's passages."""
+def extract_facts(passages: list[Passage], source: Source,
+                  aliases: dict[str, str] | None = None) -> DocumentFacts:
+    """Definitions, cross-references and dates of application of one document's passages;
+    `aliases` (name -> doc_id) are the names other documents are cited by ("AI Act")."""
     return DocumentFacts(
         definitions=find_definitions(passages),
-        references=find_cross_references(passages, source.canonical_url),
+        references=find_cross_references(passages, source.canonical_url, aliases),
         dates=application_dates(passages),
         status=source.status,
         status_note=source.status_note,

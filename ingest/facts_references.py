@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from kb.catalogue_facts import act_of_url
-from kb.references import find_references, parent_locators
+from kb.references import ATTACHED_AFTER, ATTACHED_BEFORE, document_mentions, find_references, parent_locators
 from kb.types import CrossReference, Passage
 
 ACT = re.compile(r"""
@@ -71,13 +71,19 @@ def act_key(match: re.Match) -> tuple[str, str]:
     return f"{kind}:{year}/{number}", f"https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:{celex}"
 
 
-def find_cross_references(passages: list[Passage], canonical_url: str = "") -> list[CrossReference]:
-    """Every reference the passages make, targets in the same document resolved to passages."""
+def find_cross_references(passages: list[Passage], canonical_url: str = "",
+                          aliases: dict[str, str] | None = None) -> list[CrossReference]:
+    """Every reference the passages make, targets in the same document resolved to passages.
+
+    `aliases` (name -> doc_id, from the registry) let guidance point into the act it is about:
+    "Article 5(1)(a) AI Act" in the Commission's guidelines is a reference to "doc:eu-ai-act"."""
     self_act = act_of_url(canonical_url)
+    own_doc = passages[0].doc_id if passages else ""
+    names = {name: doc_id for name, doc_id in (aliases or {}).items() if doc_id != own_doc}
     index = _LocatorIndex(passages)
     found: list[CrossReference] = []
     for passage in passages:
-        for reference in passage_references(passage.text, passage.locator, self_act):
+        for reference in passage_references(passage.text, passage.locator, self_act, names):
             if not reference.act and reference.target_locator:
                 target = index.resolve(reference.target_locator)
                 if target == passage.passage_id:
@@ -91,19 +97,23 @@ def find_cross_references(passages: list[Passage], canonical_url: str = "") -> l
     return found
 
 
-def passage_references(text: str, locator: str, self_act: str = "") -> list[CrossReference]:
-    """The references in one passage's text (passage ids not yet filled), in order, each once."""
+def passage_references(text: str, locator: str, self_act: str = "",
+                       aliases: dict[str, str] | None = None) -> list[CrossReference]:
+    """The references in one passage's text (passage ids not yet filled), in order, each once;
+    a provision of a document named by one of `aliases` is the act "doc:<doc_id>"."""
     references: dict[tuple[str, str], CrossReference] = {}
     covered: list[tuple[int, int]] = []
     acts = sorted([*ACT.finditer(text), *TREATY.finditer(text)], key=lambda m: m.start())
     attached_acts: set[int] = set()
     in_article = bool(ARTICLE_LOCATOR.match(locator))
-    for reference in find_references(text, {}):
-        if in_article and reference.locator.startswith(RELATIVE_IN_ARTICLE):
-            continue  # "paragraph 2", "Section 4" inside an act's article: read as relative below
+    mentions = document_mentions(text, aliases) if aliases else []
+    for reference in find_references(text, aliases or {}):
         start, end = reference.span
+        named = reference.doc_id if reference.doc_id and _attached(text, start, end, reference.doc_id, mentions) else ""
+        if in_article and reference.locator.startswith(RELATIVE_IN_ARTICLE) and not named:
+            continue  # "paragraph 2", "Section 4" inside an act's article: read as relative below
         act = next((m for m in acts if ATTACHED.fullmatch(text, end, m.start())), None)
-        key, url = act_key(act) if act else ("", "")
+        key, url = act_key(act) if act else (f"doc:{named}" if named else "", "")
         if act:
             attached_acts.add(act.start())
             end = act.end()
@@ -120,6 +130,14 @@ def passage_references(text: str, locator: str, self_act: str = "") -> list[Cros
     for words, target in _relative(text, locator, covered):
         references.setdefault(("", target), CrossReference("", words, target))
     return list(references.values())
+
+
+def _attached(text: str, start: int, end: int, doc_id: str, mentions) -> bool:
+    """Whether the document's name is written right at the reference ("Article 5 AI Act",
+    "the GDPR's Article 22"): in a document, a name further away names something else."""
+    return any(m.doc_id == doc_id and (ATTACHED_AFTER.fullmatch(text, end, m.start)
+                                       or ATTACHED_BEFORE.fullmatch(text, m.end, start))
+               for m in mentions)
 
 
 def _relative(text: str, locator: str, covered: list[tuple[int, int]]) -> list[tuple[str, str]]:

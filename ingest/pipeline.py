@@ -21,14 +21,25 @@ from ingest.fetch import fetch_url, read_file, too_large_message
 from ingest.index import document_version, index_passages
 from ingest.mirror import Mirror
 from ingest.parse import detect_parser, parse
-from ingest.sources import check_id, load_registry, make_id
+from ingest.sources import check_id, load_registry, make_id, registry_aliases
 from kb.config import Settings
 from kb.embedding import Embedder, embed_model_name
 from kb.embedding_cache import EmbeddingCache
 from kb.errors import FetchError, KbError, NotFoundError, ParseError, UsageError
 from kb.store import Store
-from kb.types import (DocumentDone, DocumentResult, EventHandler, Fetched, IngestDone, IngestStarted,
-                      ModelLoading, ParsedDocument, PassagesEmbedded, Source, StageStarted)
+from kb.types import (
+    DocumentDone,
+    DocumentResult,
+    EventHandler,
+    Fetched,
+    IngestDone,
+    IngestStarted,
+    ModelLoading,
+    ParsedDocument,
+    PassagesEmbedded,
+    Source,
+    StageStarted,
+)
 
 # The file name an upload is stored under says what its bytes are, whatever the name it came with.
 UPLOAD_SUFFIX = {"pdf": ".pdf", "eurlex": ".html", "html": ".html", "markdown": ".md", "text": ".txt"}
@@ -117,7 +128,8 @@ class Pipeline:
         passages = chunk(document, source, self.embedder.count_tokens,
                          self.settings.max_passage_tokens)
         # Kept with this version before it goes live, so the switch brings passages and facts together.
-        self.store.catalogue.facts.put(source.id, version, extract_facts(passages, source))
+        self.store.catalogue.facts.put(source.id, version,
+                                       extract_facts(passages, source, registry_aliases(self.sources())))
         self.on_event(StageStarted(source.id, "embedding", passages=len(passages)))
         index_passages(self.store, self.embedder, source, fetched, version, parser, passages,
                        on_progress=lambda done, total: self.on_event(

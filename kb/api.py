@@ -16,26 +16,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ingest.parse import PARSERS as PARSER_MODULES
-from ingest.pipeline import is_url
+from ingest.pipeline import Pipeline, add_document, add_upload, is_url, remove_document
 from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
 from kb.answers import AnswerStream, checked_date, checked_question
 from kb.config import Settings, load_settings
 from kb.doctor import Health
+from kb.embedding import Embedder
+from kb.embedding_cache import EmbeddingCache
 from kb.errors import NotFoundError
 from kb.evaluate import DIAGNOSIS_DEPTH, EvalReport, Question, load_questions
-from kb.llm import BACKENDS
+from kb.llm import BACKENDS, LanguageModel
 from kb.reading import Part, Place, part_at
 from kb.search import MAX_K, SearchFilters, SearchResults
+from kb.store import Store
 from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, matches_locator, vector_id
-
-if TYPE_CHECKING:
-    from ingest.pipeline import Pipeline
-    from kb.embedding import Embedder
-    from kb.embedding_cache import EmbeddingCache
-    from kb.llm import LanguageModel
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
@@ -49,8 +45,6 @@ PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the regi
 def load_embedder(**overrides) -> Embedder:
     """The embedding model these settings name, loaded now: one to share between knowledge bases
     (`KnowledgeBase.open(..., embedder=...)` in tests and benchmarks)."""
-    from kb.embedding import Embedder
-
     return Embedder(load_settings(**overrides))
 
 
@@ -60,8 +54,6 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         """Open the store of `settings.home`; `embedder` (an Embedder) skips loading the model,
         so that tests and benchmarks share one."""
-        from kb.store import Store
-
         self.settings = settings
         self._store = Store(settings)
         self._embedder = embedder
@@ -100,8 +92,6 @@ class KnowledgeBase:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    from kb.embedding import Embedder
-
                     self._embedder = Embedder(self.settings)
         return self._embedder
 
@@ -232,23 +222,17 @@ class KnowledgeBase:
     def add(self, target: str, *, on_event: EventHandler | None = None, **metadata: str) -> AddResult:
         """Add a URL (http/https) or a local file; metadata as `kb add` options (doc_id, title,
         issuer, jurisdiction, doc_type, date, url, parser). Nothing is added if anything fails."""
-        from ingest.pipeline import add_document
-
         with self._store.writing():
             return AddResult.of(add_document(self._pipeline(on_event), target, **metadata))
 
     def add_upload(self, filename: str, content: bytes, *, on_event: EventHandler | None = None,
                    **metadata: str) -> AddResult:
         """Add a file sent through the app, accepted by what its bytes are, not by its name."""
-        from ingest.pipeline import add_upload
-
         with self._store.writing():
             return AddResult.of(add_upload(self._pipeline(on_event), filename, content, **metadata))
 
     def remove(self, doc_id: str) -> str:
         """Remove a document and its passages; returns what happened, in one line."""
-        from ingest.pipeline import remove_document
-
         with self._store.writing():
             return remove_document(self._pipeline(None), doc_id)
 
@@ -260,9 +244,7 @@ class KnowledgeBase:
             return doctor.repair(self._store, lambda: self.embedder) if repair else doctor.check(self._store)
 
     def _pipeline(self, on_event: EventHandler | None) -> Pipeline:
-        from ingest.pipeline import Pipeline
-        from kb.embedding_cache import EmbeddingCache
-
+        """A pipeline over this store, sharing the model (loaded when it first embeds) and the cache."""
         if self._embedding_cache is None:
             self._embedding_cache = EmbeddingCache(self.settings.embedding_cache_path)
         return Pipeline(self.settings, self._store, self._embedder, on_event=on_event,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 
 from kb.compose_terms import term_key
 from kb.references import parent_locators
@@ -99,17 +100,35 @@ class CatalogueFacts:
         found = [CrossReference(*row) for row in rows]
         document = self.db.execute("SELECT canonical_url FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         act = act_of_url(document[0] or "") if document else ""
-        if act:
+        locator = self.db.execute(f"SELECT f.locator FROM passages f {LIVE} WHERE f.passage_id = ?",
+                                  (passage_id,)).fetchone()
+        if document and locator:
+            # Only references naming this provision, one of its ancestors or a part of it can land here.
+            ancestors = parent_locators(locator[0])
+            marks = ",".join("?" * len(ancestors))
             rows = self.db.execute(
                 f"""SELECT f.passage_id, f.words, f.target_locator, f.act, f.target_passage_id, f.external_url
-                    FROM cross_references f {LIVE} WHERE f.act = ? AND f.target_locator != ''
-                    ORDER BY f.doc_id, f.rowid""", (act,)).fetchall()
-            found += [resolved for row in rows
-                      if (resolved := self._resolved(CrossReference(*row))).target_passage_id == passage_id]
+                    FROM cross_references f {LIVE} WHERE f.act IN (?, ?)
+                    AND (f.target_locator IN ({marks}) OR f.target_locator LIKE ? || '(%'
+                         OR f.target_locator LIKE ? || ',%')
+                    ORDER BY f.doc_id, f.rowid""",
+                (act or "-", f"doc:{doc_id}", *ancestors, locator[0], locator[0])).fetchall()
+            landing: dict[tuple[str, str], str] = {}  # (act, locator) -> passage: many cite "Article 5"
+            for row in rows:
+                reference = CrossReference(*row)
+                key = (reference.act, reference.target_locator)
+                if key not in landing:
+                    landing[key] = self._resolved(reference).target_passage_id
+                if landing[key] == passage_id:
+                    found.append(replace(reference, target_passage_id=passage_id))
         return found
 
     def document_for_act(self, act: str) -> str | None:
-        """The live document that is the act ("reg:2016/679" -> "gdpr"), if the knowledge base holds it."""
+        """The live document that is the act ("reg:2016/679" -> "gdpr", "doc:gdpr" -> "gdpr"),
+        if the knowledge base holds it."""
+        if act.startswith("doc:"):
+            row = self.db.execute("SELECT doc_id FROM documents WHERE doc_id=?", (act[4:],)).fetchone()
+            return row[0] if row else None
         for doc_id, url in self.db.execute("SELECT doc_id, canonical_url FROM documents"):
             if act_of_url(url or "") == act:
                 return doc_id

@@ -181,8 +181,9 @@ def list_documents(ctx, as_json):
     click.echo(f"{'ID':<{width}}  {'PASSAGES':>8}  {'JURISD.':<13}  {'DATE':<10}  TITLE")
     for doc in documents:
         title = doc.title if len(doc.title) <= 70 else doc.title[:69] + "…"
+        status = f"  [{doc.status_label}]" if doc.status_label else ""
         click.echo(f"{doc.doc_id:<{width}}  {doc.passages:>8}  {doc.jurisdiction:<13}  "
-                   f"{doc.date:<10}  {title}")
+                   f"{doc.date:<10}  {title}{status}")
 
 
 @cli.command()
@@ -202,6 +203,8 @@ def show(ctx, doc_id, locator, as_json):
         if as_json:
             print_json([p.to_dict() for p in passages])
             return
+        if passages:
+            show_status_note(passages[0])
         for passage in passages:
             click.secho(f"{passage.locator}  {passage.url}", bold=True)
             click.echo(passage.text + "\n")
@@ -210,6 +213,8 @@ def show(ctx, doc_id, locator, as_json):
         print_json({**document.to_json(), "locators": list(dict.fromkeys(p.locator for p in passages))})
         return
     click.secho(document.title, bold=True)
+    if document.status_label:
+        click.secho(f"{document.status_label}: {document.status_note}", fg="yellow")
     click.echo(f"{document.canonical_url}\n{document.passages} passages; "
                f"fetched {document.fetched_at} ({document.fetched_from}), sha256 {document.sha256[:12]}…")
     click.echo(", ".join(dict.fromkeys(p.locator for p in passages)))
@@ -244,7 +249,8 @@ def make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until) -> Searc
 @click.option("--max-per-doc", default=0, help="At most this many hits per document (0: no cap).")
 @filter_options
 @click.option("--json", "as_json", is_flag=True,
-              help="Print a JSON list of hits: rank, score, passage_id, doc_id, title, locator, url, text.")
+              help="Print a JSON list of hits: rank, score, passage_id, doc_id, title, locator, url, text, "
+                   "and the document's status, status_date, status_note, replaced_by.")
 @click.pass_context
 def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
     """Find the passages that answer QUERY, best first, each with its locator and link.
@@ -267,6 +273,7 @@ def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, 
     for hit in results.hits:
         p = hit.passage
         click.secho(f"{hit.rank}. {p.locator} — {p.metadata.get('title') or p.title}", bold=True)
+        show_status_note(p, indent="   ")
         click.echo(f"   score {hit.score:.3f}  {p.url}")
         text = p.text if len(p.text) <= 400 else p.text[:399] + "…"
         click.echo("   " + text.replace("\n", "\n   ") + "\n")
@@ -367,10 +374,18 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
     show_answer_sources(answer)
 
 
+def show_status_note(passage, indent: str = "") -> None:
+    """A revoked or replaced document's note, in yellow, wherever one of its passages is shown."""
+    if passage.status_label:
+        note = passage.metadata.get("status_note", "")
+        click.secho(f"{indent}{passage.status_label}" + (f": {note}" if note else ""), fg="yellow")
+
+
 def show_answer_sources(answer) -> None:
     """The citations, what was dropped, and the mode, under a streamed answer."""
     for citation in answer.citations:
         click.secho(f"\n[{citation.n}] {citation.reference()}", bold=True)
+        show_status_note(citation.passage, indent="    ")
         click.echo(f"    {citation.passage.url}")
         click.echo(f"    “{citation.quote}”")
         if citation.applies_from or citation.status:

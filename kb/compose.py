@@ -72,6 +72,8 @@ def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]]) -> l
         elif parent not in done:
             done.add(parent)
             composed += whole_list(catalogue, parent, lists[parent])
+    if composed and all(authority(quote.passage) > 1 for quote in composed):
+        composed = binding_behind(catalogue, composed) + composed
     unique: dict[tuple[str, str], Quote] = {}
     for quote in composed:
         unique.setdefault((quote.passage.passage_id, quote.text), quote)
@@ -87,17 +89,34 @@ def list_parent(passage: Passage) -> tuple[str, str] | None:
 
 
 def whole_list(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
-    """A lead-in and all the points under it, in the document's order."""
+    """A lead-in and all the points under it, in the document's order ([] when it is no list)."""
     doc_id, parent = group
     inside = catalogue.passages_inside(doc_id, parent)
-    lead_in = members[0].passage.context.strip()
     head = next((p for p in inside if p.locator == parent), None)
     points = [p for p in inside if p.kind == "point" and re.fullmatch(re.escape(parent) + _DIRECT_CHILD, p.locator)]
+    lead_in = (members[0].passage.context if members else points[0].context if points else "").strip()
     if not points or not lead_in:
         return members
     chosen = {q.passage.passage_id: q for q in members}
     lines = [Quote(head, lead_in)] if head is not None and lead_in in head.text else []
     return lines + [chosen.get(p.passage_id) or Quote(p, whole_or_clause(p, p.text)) for p in points]
+
+
+def binding_behind(catalogue: Catalogue, quotes: list[Quote]) -> list[Quote]:
+    """When only guidance or commentary came close to the question, the binding provision it
+    cites (the guidelines on prohibited practices cite Article 5), quoted first: a list whole."""
+    targets: list[str] = []
+    for quote in quotes:
+        for reference in catalogue.facts.refers_to(quote.passage.passage_id):
+            if reference.target_passage_id and reference.target_passage_id not in targets:
+                targets.append(reference.target_passage_id)
+    found = catalogue.passages_by_id(targets)
+    binding = [found[pid] for pid in targets if pid in found and authority(found[pid]) == 0]
+    for passage in binding:
+        listed = whole_list(catalogue, (passage.doc_id, passage.locator), [])
+        if listed:
+            return listed
+    return [Quote(binding[0], whole_or_clause(binding[0], opening(binding[0].text)))] if binding else []
 
 
 def applicability(found: ApplicationDate | None, status: tuple[str, str] | None, as_of: str) -> str:
@@ -118,7 +137,7 @@ def spoken_date(iso: str) -> str:
 def date_note(citation: Citation, as_of: str) -> str:
     """What a reader must know about when the cited provision binds, for the answer line."""
     if citation.status in ("revoked", "replaced"):
-        return f" ({citation.status})"
+        return ""  # the reference says so already: "…, Sec. 4.2 (revoked 2025-01-20)"
     if not citation.applies_from:
         return ""
     when = spoken_date(citation.applies_from)
@@ -170,17 +189,18 @@ def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set
     """The definitions, in the quoted text's own document, of the terms the quotes use."""
     doc_ids = list(dict.fromkeys(c.passage.doc_id for c in citations))
     index = catalogue.facts.defined_terms(doc_ids)
-    chosen: list[tuple[Definition, str]] = []
+    chosen: list[Definition] = []
     for citation in citations:
         prefix = citation.passage.doc_id + ":"
         own = {key for key, found in index.items() if any(d.passage_id.startswith(prefix) for d in found)}
         for key in terms_in(citation.quote, own):
             definition = next(d for d in index[key] if d.passage_id.startswith(prefix))
-            if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d, _ in chosen):
-                chosen.append((definition, citation.passage.doc_id))
-    passages = catalogue.passages_by_id([d.passage_id for d, _ in chosen[:DEFINITIONS_MAX]])
+            if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d in chosen):
+                chosen.append(definition)
+    chosen = chosen[:DEFINITIONS_MAX]
+    passages = catalogue.passages_by_id([d.passage_id for d in chosen])
     return [Citation(first_n + i, passages[d.passage_id], d.text)
-            for i, (d, _) in enumerate([c for c in chosen[:DEFINITIONS_MAX] if c[0].passage_id in passages])]
+            for i, d in enumerate([d for d in chosen if d.passage_id in passages])]
 
 
 def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int,

@@ -5,8 +5,15 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from kb.types import (DocumentDone, IngestDone, IngestStarted, ModelLoading, PassagesEmbedded,
-                      ProgressEvent, StageStarted)
+from kb.types import (
+    DocumentDone,
+    IngestDone,
+    IngestStarted,
+    ModelLoading,
+    PassagesEmbedded,
+    ProgressEvent,
+    StageStarted,
+)
 
 
 class IngestProgress:

@@ -22,11 +22,7 @@ from kb.errors import NotFoundError, UsageError
 from kb.keyword import tokenize
 from kb.references import document_mentions, find_references, parent_locators
 from kb.store import Store
-from kb.types import (
-    Hit,
-    Passage,
-    matches_locator,  # noqa: F401 - the rule lives in kb.types; callers import it from here too
-)
+from kb.types import Hit, Passage, matches_locator  # noqa: F401 - matches_locator: re-exported, its rule lives in kb.types
 
 MAX_K = 100
 MAX_PROVISION_PASSAGES = 10

@@ -217,7 +217,7 @@ class Store:
         """Vector id -> the doc_id its metadata names ("?" when none), for every stored vector."""
         stored = self.collection.get(include=["metadatas"])
         return {vector_id: (metadata or {}).get("doc_id", "?")
-                for vector_id, metadata in zip(stored["ids"], stored["metadatas"])}
+                for vector_id, metadata in zip(stored["ids"], stored["metadatas"], strict=True)}
 
     def vector_dimension(self) -> int | None:
         """The length of the stored vectors (None when there are none)."""

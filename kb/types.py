@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Origin = Literal["registry", "user"]  # where a document's registration comes from
 FetchOrigin = Literal["network", "cache", "mirror", "file"]  # where its bytes came from
@@ -146,9 +146,31 @@ class Passage:
         return asdict(self)
 
     def reference(self) -> str:
-        """Citation text a person can paste: "Regulation (EU) 2024/1689, Article 5(1)(f)"."""
+        """Citation text a person can paste: "Regulation (EU) 2024/1689, Article 5(1)(f)", with the
+        document's status when it is no longer in force: "…, Sec. 4.2 (revoked 2025-01-20)"."""
         title = short_title(self.title)
-        return f"{title}, {self.locator}" if self.locator and self.locator != title else title
+        cited = f"{title}, {self.locator}" if self.locator and self.locator != title else title
+        return f"{cited} ({self.status_label})" if self.status_label else cited
+
+    @property
+    def status_label(self) -> str:
+        """The document's status in a few words ("revoked 2025-01-20"), "" while it is in force
+        (the registry's status, carried in the metadata of every passage)."""
+        return status_label(self.metadata.get("status", ""), self.metadata.get("status_date", ""),
+                            self.metadata.get("replaced_by", ""))
+
+    def status_json(self) -> dict[str, str]:
+        """The document's status fields for JSON output ("" each while in force)."""
+        return {key: self.metadata.get(key, "") for key in ("status", "status_date", "status_note", "replaced_by")}
+
+
+def status_label(status: str, status_date: str = "", replaced_by: str = "") -> str:
+    """"revoked 2025-01-20", "replaced by omb-m-25-21", or "" for a document in force."""
+    if not status:
+        return ""
+    if status == "replaced" and replaced_by:
+        return f"replaced by {replaced_by}"
+    return f"{status} {status_date}".strip()
 
 
 def vector_id(passage_id: str, version: str) -> str:
@@ -177,6 +199,7 @@ class Hit:
             "locator": p.locator,
             "url": p.url,
             "text": p.text,
+            **p.status_json(),
         }
 
 
@@ -201,7 +224,9 @@ class Citation:
         return {"n": self.n, "passage_id": p.passage_id, "doc_id": p.doc_id, "title": p.title,
                 "locator": p.locator, "url": p.url, "quote": self.quote,
                 "reference": self.reference(), "applies_from": self.applies_from,
-                "applies_from_basis": self.applies_from_basis, "status": self.status}
+                "applies_from_basis": self.applies_from_basis,
+                # The answer's own status on its date ("applies", ...) wins; else the document's.
+                **p.status_json(), "status": self.status or p.metadata.get("status", "")}
 
 
 @dataclass
@@ -276,6 +301,11 @@ class Document:
         values: dict[str, Any] = {f.name: "" if record[f.name] is None else record[f.name]
                                   for f in fields(cls) if f.name in record}
         return cls(**values)
+
+    @property
+    def status_label(self) -> str:
+        """"revoked 2025-01-20", "replaced by omb-m-25-21", or "" while in force."""
+        return status_label(self.status, self.status_date, self.replaced_by)
 
     def to_json(self) -> dict:
         """The stable JSON shape that scripts rely on (`kb list --json`): no internal ids."""
@@ -368,7 +398,7 @@ class IngestDone:
     results: list[DocumentResult]
 
 
-ProgressEvent = Union[IngestStarted, ModelLoading, StageStarted, PassagesEmbedded, DocumentDone, IngestDone]
+ProgressEvent = IngestStarted | ModelLoading | StageStarted | PassagesEmbedded | DocumentDone | IngestDone
 EventHandler = Callable[[ProgressEvent], None]
 
 

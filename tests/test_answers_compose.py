@@ -5,6 +5,7 @@ provision its date of application, the answer the definitions and related provis
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -14,6 +15,8 @@ import pytest
 from kb.answers import ask
 from kb.errors import UsageError
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # the real model and Chroma, for claims about answers
 
 ACTS = ("eu-ai-act", "gdpr")
 BANNED = "Which AI practices are banned in the EU?"
@@ -166,3 +169,46 @@ def test_kb_ask_as_of_and_json_fields(acts_store, monkeypatch):
     assert "definitions:" in shown.stdout and "Article 3(" in shown.stdout
     bad = CliRunner().invoke(cli, ["ask", BANNED, "--as-of", "soon"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+class ScriptedModel:
+    """A test double of the language model only: streams a fixed answer word by word, written
+    from the prompt's own passages, and logs each token as it is read."""
+
+    UNSUPPORTED = "Member States must pay every citizen a monthly bonus of 500 euros"
+
+    def __init__(self, log: list):
+        self.log = log
+        self.supported = ""
+
+    def stream(self, prompt: str, stop):
+        passage = next(m for line in prompt.splitlines()
+                       if (m := re.match(r"\[(\d+)\] \(.*?Article 5\(1\)\([a-z]\)\) (.*)$", line)))
+        n, excerpt = passage[1], passage[2].split()
+        self.supported = f"The AI Act prohibits {' '.join(excerpt[1:26])} [{n}]."
+        for token in re.findall(r"\S+\s*", f"{self.supported} {self.UNSUPPORTED} [{n}]."):
+            self.log.append(("token", token))
+            yield token
+
+
+def test_generated_answer_keeps_the_supported_sentence_and_streams_it_before_reading_on(
+        acts_store, embedder, monkeypatch):
+    from kb import answers
+
+    log: list = []
+    model = ScriptedModel(log)
+    monkeypatch.setattr(answers, "load_model", lambda settings, backend: model)
+    stream = answers.ask_stream(acts_store, embedder, BANNED, backend="llama-cpp", as_of="2025-06-01")
+    for piece in stream:
+        log.append(("piece", piece))
+    answer = stream.answer
+    assert answer.mode == "generated"
+    assert answer.text.startswith(model.supported)  # shipped thresholds: settings as they come
+    assert [d["sentence"].startswith(ScriptedModel.UNSUPPORTED) for d in answer.dropped_sentences] == [True]
+    assert answer.dropped_sentences[0]["reason"]
+    assert ScriptedModel.UNSUPPORTED not in answer.text
+    first_piece = next(i for i, entry in enumerate(log) if entry[0] == "piece")
+    assert log[first_piece][1].strip() == model.supported
+    # Judged as soon as the next sentence began ("Member"), and passed on before another token was read.
+    assert log[first_piece - 1] == ("token", "Member ") and log[first_piece + 1] == ("token", "States ")
+    assert all(c.applies_from == "2025-02-02" for c in answer.citations if c.passage.locator.startswith("Article 5(1)"))

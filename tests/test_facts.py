@@ -152,3 +152,22 @@ def test_recitals_carry_no_date_and_a_document_without_a_schedule_none(corpus_fa
     dated = {d.passage_id for d in facts.dates}
     assert not any(p.passage_id in dated for p in passages if p.kind == "recital")
     assert corpus_facts["us-eo-14110"][1].dates == []
+
+
+def test_guidance_points_into_the_act_it_names(shared_corpus, manifest, embedder):
+    """"Article 5(1)(a) AI Act" in the Commission's guidelines refers to the AI Act (through the
+    registry's aliases); a name further away ("section 5" of an order near "AIA") does not."""
+    from ingest.sources import registry_aliases
+
+    sources = load_registry(REPO / "corpus" / "sources.toml")
+    registry, aliases = {s.id: s for s in sources}, registry_aliases(sources)
+    budget = load_settings(home=REPO / ".kb-home-unused").max_passage_tokens
+    found = {}
+    for doc_id in ("ec-guidelines-prohibited-ai-practices", "us-eo-14110"):
+        source = registry[doc_id]
+        document = parse(corpus_document(shared_corpus, manifest, doc_id), hint=source.parser)
+        found[doc_id] = extract_facts(chunk(document, source, embedder.count_tokens, budget), source, aliases)
+    into_act = {r.target_locator for r in found["ec-guidelines-prohibited-ai-practices"].references
+                if r.act == "doc:eu-ai-act"}
+    assert {f"Article 5(1)({letter})" for letter in "abcdefgh"} <= into_act
+    assert not [r for r in found["us-eo-14110"].references if r.act.startswith("doc:")]

@@ -115,3 +115,31 @@ def test_ingest_keeps_the_facts_of_what_it_adds(small_home):
         assert [d.locator for d in catalogue.facts.definitions_of("widgets")] != []
     finally:
         catalogue.close()
+
+
+def test_guidance_citing_a_provision_is_among_what_refers_to_it(catalogue, shared_corpus, manifest, embedder):
+    from ingest.sources import registry_aliases
+
+    sources = load_registry(REPO / "corpus" / "sources.toml")
+    source = next(s for s in sources if s.id == "ec-guidelines-prohibited-ai-practices")
+    fetched = corpus_document(shared_corpus, manifest, source.id)
+    budget = load_settings(home=REPO / ".kb-home-unused").max_passage_tokens
+    passages = chunk(parse(fetched, hint=source.parser), source, embedder.count_tokens, budget)
+    facts = extract_facts(passages, source, registry_aliases(sources))
+    catalogue.facts.put(source.id, "c1", facts)
+    catalogue.switch_version(source, fetched, "c1", "pdf", passages, "test-model", {})
+    citing = {r.passage_id.split(":")[0] for r in catalogue.facts.referred_by("eu-ai-act:article-5-1-f")}
+    assert "ec-guidelines-prohibited-ai-practices" in citing
+    citing_passage = next(r.passage_id for r in facts.references if r.act == "doc:eu-ai-act")
+    target = next(r for r in catalogue.facts.refers_to(citing_passage) if r.act == "doc:eu-ai-act")
+    assert target.target_passage_id.startswith("eu-ai-act:")
+    # When only guidance is quoted, the provision it cites leads the answer; Article 5 as its list.
+    from kb.compose import compose_quotes
+
+    citing_article_5 = next(p for p in passages if any(
+        r.passage_id == p.passage_id and r.act == "doc:eu-ai-act" and r.target_locator == "Article 5"
+        for r in facts.references))
+    quotes = compose_quotes(catalogue, [(citing_article_5, citing_article_5.text)])
+    assert [q.passage.locator for q in quotes[:9]] == ["Article 5(1)", *(f"Article 5(1)({x})" for x in "abcdefgh")]
+    assert quotes[0].text == "1. The following AI practices shall be prohibited:"
+    assert quotes[-1].passage.passage_id == citing_article_5.passage_id

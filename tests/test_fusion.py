@@ -1,7 +1,14 @@
 """Reciprocal rank fusion, document filters and document names, as pure functions."""
 
-from kb.search import (SearchFilters, agreement, document_aliases, explained_first, fuse, lexically_reranked,
-                       named_documents)
+from kb.search import (
+    SearchFilters,
+    agreement,
+    document_aliases,
+    explained_first,
+    fuse,
+    lexically_reranked,
+    named_documents,
+)
 
 DOCS = [{"doc_id": "a", "jurisdiction": "EU", "issuer": "European Union", "doc_type": "regulation", "date": "2024-06-13"},
         {"doc_id": "b", "jurisdiction": "US", "issuer": "NIST", "doc_type": "framework", "date": "2023-01-26"},

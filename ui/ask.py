@@ -6,7 +6,7 @@ import streamlit as st
 from kb.api import BACKENDS, SearchFilters
 from kb.types import Answer, Citation
 from ui.common import (as_text, document_label, documents_by_id, errors_shown, open_kb, passage_card,
-                       place_links, web_link, with_models)
+                       place_links, status_warning, web_link, with_models)
 
 MODES = {
     "generated": ("Written by the model; every sentence checked against its passage", ":material/verified:"),
@@ -53,6 +53,7 @@ def citation_card(citation: Citation) -> None:
     passage = citation.passage
     with st.container(border=True):
         st.markdown(f"**{as_text(f'[{citation.n}] {citation.reference()}')}**")
+        status_warning(passage.status_label, passage.metadata.get("status_note", ""))
         st.markdown(marked_passage(citation))
         line = f"{citation.reference()}, {passage.url}" if web_link(passage.url) else citation.reference()
         st.code(line, language=None, wrap_lines=True)  # the copy button gives a pasteable citation

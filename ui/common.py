@@ -78,8 +78,16 @@ def passage_card(passage: Passage, heading: str, caption: str = "") -> None:
         st.markdown(f"**{as_text(heading)}**")
         if caption:
             st.caption(as_text(caption))
+        status_warning(passage.status_label, passage.metadata.get("status_note", ""))
         st.markdown(as_text(passage.text))
         place_links(passage)
+
+
+def status_warning(label: str, note: str) -> None:
+    """A revoked or replaced document says so wherever it is cited ("" label: in force, nothing)."""
+    if label:
+        st.warning(as_text(f"This document was {label}." + (f" {note}" if note else "")),
+                   icon=":material/history:")
 
 
 def place_links(passage: Passage) -> None:

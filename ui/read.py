@@ -7,7 +7,7 @@ link here and a reader can share what they are looking at.
 import streamlit as st
 
 from kb.api import matches_locator, part_at
-from ui.common import as_text, document_label, documents_by_id, errors_shown, open_kb, web_link
+from ui.common import as_text, document_label, documents_by_id, errors_shown, open_kb, status_warning, web_link
 
 kb = open_kb()
 documents = documents_by_id(kb)
@@ -65,6 +65,7 @@ with errors_shown():
 
     st.caption(as_text(f"{document.title} · {document.issuer or 'issuer unknown'} · "
                        f"{document.date or 'undated'}"))
+    status_warning(document.status_label, document.status_note)
     st.subheader(as_text(part.heading))
     marked_ids = {passage.passage_id for passage in here}
     lead_in = ""

@@ -4,8 +4,7 @@ that opens a named provision ("Art. 22 GDPR") on the Read page."""
 import streamlit as st
 
 from kb.api import MAX_K, SearchFilters
-from ui.common import (READ_PAGE, document_label, documents_by_id, errors_shown, open_kb, passage_card,
-                       with_models)
+from ui.common import READ_PAGE, document_label, documents_by_id, errors_shown, open_kb, passage_card, with_models
 
 kb = open_kb()
 documents = documents_by_id(kb)
