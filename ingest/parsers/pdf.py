@@ -3,8 +3,9 @@
 Stages, one module each: pdf_layout (pages to lines; running heads, page numbers and footnotes
 set apart), pdf_blocks (lines to headings, paragraphs and footnotes), pdf_numbering (the labels a
 document numbers its parts with), pdf_scheme (which numbering this document uses) and pdf_units
-(the tree of numbered units with their locators), or pdf_outline (headings with "page N" nodes) for a PDF without numbering. Every node
-carries the page where it starts, so that its passages open the PDF there (#page=N).
+(the tree of numbered units with their locators), or pdf_outline (headings with "page N" nodes)
+for a PDF without numbering. Every node carries the page where it starts, so that its passages
+open the PDF there (#page=N).
 """
 
 from __future__ import annotations
