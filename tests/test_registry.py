@@ -103,7 +103,7 @@ def test_a_name_shared_by_a_family_names_no_single_document(tmp_path, registry):
     assert "Llama 4" not in aliases and aliases["Llama 4 license"] == "llama-4-community-license"
     documents = [{"doc_id": s.id, "title": s.title, "issuer": s.issuer, "aliases": json.dumps(list(s.aliases))}
                  for s in registry.values()]
-    assert named_documents("Does Meta give any warranty for Llama 4?", documents) == {
+    assert named_documents("May I fine-tune Llama 4 for my startup?", documents) == {
         "llama-4-community-license", "llama-4-acceptable-use-policy"}
     assert "Llama 4" not in document_aliases(documents)
 
