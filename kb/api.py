@@ -25,7 +25,7 @@ from kb.config import Settings, load_settings
 from kb.doctor import Health
 from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
-from kb.errors import NotFoundError
+from kb.errors import ConfigError, NotFoundError
 from kb.evaluate import DIAGNOSIS_DEPTH, EvalReport, Question, load_questions
 from kb.llm import BACKENDS, LanguageModel
 from kb.reading import Part, Place, part_at
@@ -159,11 +159,19 @@ class KnowledgeBase:
     # Search and answers ------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5, filters: SearchFilters | None = None,
-               max_per_doc: int = 0) -> SearchResults:
-        """The k passages that best answer a query (or that it names), best first."""
+               max_per_doc: int = 0, *, overrides: dict[str, float] | None = None) -> SearchResults:
+        """The k passages that best answer a query (or that it names), best first. `overrides`
+        (setting name -> value, e.g. {"rerank_weight": 0.0}) searches as if those settings were
+        in force, to compare weights; it changes this object's settings for the call, so it is
+        for tests and benchmarks, not for a knowledge base that others search at the same time."""
+        from kb.evaluate import settings_applied
         from kb.search import search
 
-        return search(self._store, self.embedder, query, k=k, filters=filters, max_per_doc=max_per_doc)
+        unknown = sorted(set(overrides or {}) - set(Settings.model_fields))
+        if unknown:
+            raise ConfigError(f"not a setting: {', '.join(unknown)}")
+        with settings_applied(self._store, **(overrides or {})):
+            return search(self._store, self.embedder, query, k=k, filters=filters, max_per_doc=max_per_doc)
 
     def ask_stream(self, question: str, backend: str | None = None, k: int | None = None,
                    filters: SearchFilters | None = None, as_of: str | None = None) -> AnswerStream:

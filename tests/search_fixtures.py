@@ -39,20 +39,14 @@ Firms should plan for the orderly wind-down of their business before they begin 
 
 def build_rulebook_home(home: Path, embedder) -> Path:
     """A data directory holding the rulebook and a guidance note that cites it."""
-    from ingest.pipeline import Pipeline, add_document
-    from kb.config import load_settings
-    from kb.store import Store
+    from kb.api import KnowledgeBase
 
     home.mkdir(parents=True)
     registry = home / "sources.toml"
     registry.write_text("", encoding="utf-8")
     for name, text in (("fund-rules.md", RULEBOOK), ("fund-guidance.md", GUIDANCE)):
         (home / name).write_text(text, encoding="utf-8")
-    settings = load_settings(home=home, sources_file=registry)
-    store = Store(settings)
-    pipeline = Pipeline(settings, store, embedder)
-    add_document(pipeline, str(home / "fund-rules.md"), title="Fund Rules (FUNDS)", doc_id="fund-rules")
-    add_document(pipeline, str(home / "fund-guidance.md"), title="Guidance on the Fund Rules",
-                 doc_id="fund-guidance")
-    store.close()
+    with KnowledgeBase.open(home, embedder=embedder, sources_file=registry) as kb:
+        kb.add(str(home / "fund-rules.md"), title="Fund Rules (FUNDS)", doc_id="fund-rules")
+        kb.add(str(home / "fund-guidance.md"), title="Guidance on the Fund Rules", doc_id="fund-guidance")
     return home

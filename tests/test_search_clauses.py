@@ -2,10 +2,8 @@
 
 import pytest
 
-from kb.config import load_settings
-from kb.evaluate import settings_applied
-from kb.search import cites, clause_numbers, search
-from kb.store import Store
+from kb.api import KnowledgeBase
+from kb.search import cites, clause_numbers
 from tests.search_fixtures import build_rulebook_home
 
 
@@ -23,26 +21,24 @@ def test_a_passage_cites_a_clause_or_its_subclauses_not_a_longer_number():
 
 
 @pytest.fixture(scope="module")
-def rulebook_store(tmp_path_factory, embedder):
+def rulebook(tmp_path_factory, embedder):
     home = build_rulebook_home(tmp_path_factory.mktemp("clauses") / "kb-home", embedder)
-    store = Store(load_settings(home=home, sources_file=home / "sources.toml"))
-    yield store
-    store.close()
+    with KnowledgeBase.open(home, embedder=embedder, sources_file=home / "sources.toml") as kb:
+        yield kb
 
 
-def test_passages_citing_the_named_rule_rise_and_the_others_keep_their_scores(rulebook_store, embedder):
-    store = rulebook_store
+def test_passages_citing_the_named_rule_rise_and_the_others_keep_their_scores(rulebook):
+    kb = rulebook
     query = "What records does a Fund Manager have to keep about notifications under Rule 3.1.2?"
-    preferred = search(store, embedder, query, k=8)
-    with settings_applied(store, clause_citation_weight=1.0):
-        plain = search(store, embedder, query, k=8)
+    preferred = kb.search(query, k=8)
+    plain = kb.search(query, k=8, overrides={"clause_citation_weight": 1.0})
     before = {hit.passage.passage_id: hit.score for hit in plain.hits}
     citing = set()
     for hit in preferred.hits:
         ratio = hit.score / before[hit.passage.passage_id]
         if cites(hit.passage.text, "3.1.2"):
             citing.add(hit.passage.locator)
-            assert ratio == pytest.approx(store.settings.clause_citation_weight)
+            assert ratio == pytest.approx(kb.settings.clause_citation_weight)
         else:
             assert ratio == pytest.approx(1.0)
     assert citing == {"3.1.3", "1.1"}  # the record-keeping rule and the guidance note cite it
