@@ -3,9 +3,9 @@
 import json
 import shutil
 
+from kb.api import KnowledgeBase
 from kb.config import load_settings, save_settings
-from kb.evaluate import SWEEP_KEYWORD_WEIGHTS, load_questions, sweep, sweep_and_report
-from kb.store import Store
+from kb.evaluate import SWEEP_KEYWORD_WEIGHTS, load_questions
 
 QUESTIONS = [
     {"id": "register", "question": "Do I have to register a heavy drone before flying it?",
@@ -28,19 +28,20 @@ def test_a_sweep_measures_every_weight_and_writes_nothing_unless_asked(small_hom
     monkeypatch.delenv("KB_KEYWORD_WEIGHT", raising=False)
     home = tmp_path / "home"
     shutil.copytree(small_home, home)
-    store = Store(load_settings(home=home))
-    report = sweep(store, embedder, question_file(tmp_path))
-    assert [row["keyword_weight"] for row in report.tried] == list(SWEEP_KEYWORD_WEIGHTS)
-    assert report.current["keyword_weight"] == store.settings.keyword_weight
-    everything = [report.current, *report.tried]
-    assert report.best["mrr_at_10"] == max(row["mrr_at_10"] for row in everything)
-    assert all(0 <= row["recall_at_5"] <= 1 for row in everything)
-    text = sweep_and_report(store, embedder, question_file(tmp_path))
-    assert "best: dense_weight" in text and "nothing written" in text
-    assert not (home / "config.toml").exists()
-    # The sweep leaves the store's own settings in force.
-    assert store.settings.keyword_weight == load_settings(home=home).keyword_weight
-
+    with KnowledgeBase.open(home, embedder=embedder) as kb:
+        before = [(hit.passage.passage_id, hit.score) for hit in kb.search(QUESTIONS[0]["question"]).hits]
+        report = json.loads(kb.sweep_fusion(question_file(tmp_path), as_json=True))
+        assert [row["keyword_weight"] for row in report["tried"]] == list(SWEEP_KEYWORD_WEIGHTS)
+        assert report["current"]["keyword_weight"] == kb.settings.keyword_weight
+        everything = [report["current"], *report["tried"]]
+        assert report["best"]["mrr_at_10"] == max(row["mrr_at_10"] for row in everything)
+        assert all(0 <= row["recall_at_5"] <= 1 for row in everything)
+        assert report["written"] is None
+        text = kb.sweep_fusion(question_file(tmp_path))
+        assert "best: dense_weight" in text and "nothing written" in text
+        assert not (home / "config.toml").exists()
+        # The sweep leaves the settings in force: the same search scores as it did before.
+        assert [(hit.passage.passage_id, hit.score) for hit in kb.search(QUESTIONS[0]["question"]).hits] == before
 
 def test_saved_weights_belong_to_their_data_directory(tmp_path, monkeypatch):
     for name in ("KB_KEYWORD_WEIGHT", "KB_DENSE_WEIGHT", "KB_CONFIG"):
