@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.answers import ask
+from kb.api import KnowledgeBase
 from kb.errors import UsageError
 from tests.conftest import REPO
 
@@ -23,12 +23,8 @@ BANNED = "Which AI practices are banned in the EU?"
 
 
 @pytest.fixture(scope="module")
-def acts_store(shared_corpus, embedder, tmp_path_factory):
-    """A store holding only the AI Act and the GDPR, ingested from the shared corpus."""
-    from ingest.pipeline import Pipeline
-    from kb.config import load_settings
-    from kb.store import Store
-
+def acts_kb(shared_corpus, embedder, tmp_path_factory):
+    """A knowledge base holding only the AI Act and the GDPR, ingested from the shared corpus."""
     home = tmp_path_factory.mktemp("acts") / "kb-home"
     registry = tomllib.loads((REPO / "corpus" / "sources.toml").read_text(encoding="utf-8"))
     entries = [entry for entry in registry["document"] if entry["id"] in ACTS]
@@ -38,13 +34,11 @@ def acts_store(shared_corpus, embedder, tmp_path_factory):
                                                           for key, value in entry.items()
                                                           if isinstance(value, str)) + "\n"
                                for entry in entries), encoding="utf-8")
-    settings = load_settings(home=home, sources_file=sources, mirror=shared_corpus)
-    seed_embedding_cache(settings.embedding_cache_path)
-    store = Store(settings)
-    results = Pipeline(settings, store, embedder).ingest()
-    assert [r.status for r in results] == ["ingested", "ingested"], results
-    yield store
-    store.close()
+    with KnowledgeBase.open(home, embedder=embedder, sources_file=sources, mirror=shared_corpus) as kb:
+        seed_embedding_cache(kb.settings.embedding_cache_path)  # before the first ingest opens it
+        results = kb.ingest().results
+        assert [r.status for r in results] == ["ingested", "ingested"], results
+        yield kb
 
 
 def seed_embedding_cache(path: Path) -> None:
@@ -63,12 +57,12 @@ def seed_embedding_cache(path: Path) -> None:
         target.close()
 
 
-def extractive(store, embedder, question, as_of):
-    return ask(store, embedder, question, backend="extractive", as_of=as_of)
+def extractive(kb, question, as_of):
+    return kb.ask(question, backend="extractive", as_of=as_of)
 
 
-def test_the_list_question_gets_every_point_of_article_5_1_with_its_date(acts_store, embedder):
-    answer = extractive(acts_store, embedder, BANNED, "2025-06-01")
+def test_the_list_question_gets_every_point_of_article_5_1_with_its_date(acts_kb):
+    answer = extractive(acts_kb, BANNED, "2025-06-01")
     assert answer.mode == "extractive"
     lines = answer.text.splitlines()
     assert lines[0].startswith("Regulation (EU) 2024/1689, Article 5(1) (applies from 2 February 2025): "
@@ -84,38 +78,38 @@ def test_the_list_question_gets_every_point_of_article_5_1_with_its_date(acts_st
                                    "or into the market for medical or safety reasons;")
 
 
-def test_binding_provisions_come_before_recitals(acts_store, embedder):
-    answer = extractive(acts_store, embedder, BANNED, "2025-06-01")
+def test_binding_provisions_come_before_recitals(acts_kb):
+    answer = extractive(acts_kb, BANNED, "2025-06-01")
     kinds = [c.passage.kind for c in answer.citations]
     assert "recital" not in kinds or kinds.index("recital") > max(
         i for i, kind in enumerate(kinds) if kind in ("paragraph", "point", "article"))
 
 
-def test_every_line_cites_a_passage_that_holds_its_quote(acts_store, embedder):
-    answer = extractive(acts_store, embedder, "Do I have to tell people a video was made with AI?", "2025-06-01")
+def test_every_line_cites_a_passage_that_holds_its_quote(acts_kb):
+    answer = extractive(acts_kb, "Do I have to tell people a video was made with AI?", "2025-06-01")
     by_n = {c.n: c for c in answer.citations}
     for line in answer.text.splitlines():
         n = int(line.rsplit("[", 1)[1].rstrip("]"))
         assert " ".join(by_n[n].quote.split()) in line and by_n[n].reference() in line
-    stored = acts_store.catalogue.passages_by_id([c.passage.passage_id for c in answer.citations])
+    stored = {passage.passage_id: passage for doc_id in ACTS for passage in acts_kb.passages(doc_id)}
     assert all(c.quote in stored[c.passage.passage_id].text for c in answer.citations)
 
 
-def test_as_of_before_a_date_flags_the_provision_as_not_yet_applicable(acts_store, embedder):
-    before = extractive(acts_store, embedder, BANNED, "2025-01-01")
+def test_as_of_before_a_date_flags_the_provision_as_not_yet_applicable(acts_kb):
+    before = extractive(acts_kb, BANNED, "2025-01-01")
     assert "(not yet applicable on 1 January 2025: applies from 2 February 2025)" in before.text.splitlines()[0]
     assert before.citations[0].status == "not yet applicable" and before.as_of == "2025-01-01"
-    after = extractive(acts_store, embedder, BANNED, "2025-02-02")
+    after = extractive(acts_kb, BANNED, "2025-02-02")
     assert after.citations[0].status == "applies" and "not yet" not in after.text.splitlines()[0]
     # Article 7 is in Chapter III, which applies only from 2 August 2026.
     later = [c for c in after.citations if c.applies_from > "2025-02-02"]
     assert all(c.status == "not yet applicable" for c in later)
     with pytest.raises(UsageError, match="YYYY-MM-DD"):
-        extractive(acts_store, embedder, BANNED, "next year")
+        extractive(acts_kb, BANNED, "next year")
 
 
-def test_definitions_of_the_terms_the_quotes_use(acts_store, embedder):
-    answer = extractive(acts_store, embedder, "Do I have to tell people a video was made with AI?", "2025-06-01")
+def test_definitions_of_the_terms_the_quotes_use(acts_kb):
+    answer = extractive(acts_kb, "Do I have to tell people a video was made with AI?", "2025-06-01")
     assert any(c.passage.locator == "Article 50(4)" for c in answer.citations)
     defined = {c.passage.locator: c for c in answer.definitions}
     assert {"Article 3(60)", "Article 3(4)"} <= set(defined), list(defined)
@@ -125,8 +119,8 @@ def test_definitions_of_the_terms_the_quotes_use(acts_store, embedder):
     assert len(numbers) == len(set(numbers))
 
 
-def test_related_provisions_include_another_act_the_quote_refers_to(acts_store, embedder):
-    answer = extractive(acts_store, embedder, BANNED, "2025-06-01")
+def test_related_provisions_include_another_act_the_quote_refers_to(acts_kb):
+    answer = extractive(acts_kb, BANNED, "2025-06-01")
     related = {(c.passage.doc_id, c.passage.locator) for c in answer.related}
     # Article 5(1): "... without prejudice to Article 9 of Regulation (EU) 2016/679".
     assert ("gdpr", "Article 9(1)") in related, related
@@ -138,22 +132,22 @@ def test_related_provisions_include_another_act_the_quote_refers_to(acts_store, 
     assert as_json["definitions"] and as_json["related"] and as_json["as_of"] == "2025-06-01"
 
 
-def test_gdpr_provisions_apply_from_25_may_2018(acts_store, embedder):
-    answer = extractive(acts_store, embedder, "Do I have a right to have my personal data erased?", "2025-06-01")
+def test_gdpr_provisions_apply_from_25_may_2018(acts_kb):
+    answer = extractive(acts_kb, "Do I have a right to have my personal data erased?", "2025-06-01")
     erasure = [c for c in answer.citations if c.passage.doc_id == "gdpr" and c.passage.locator.startswith("Article 17")]
     assert erasure, [c.passage.locator for c in answer.citations]
     assert all(c.applies_from == "2018-05-25" and c.applies_from_basis == "Article 99(2)" for c in erasure)
 
 
-def test_kb_ask_as_of_and_json_fields(acts_store, monkeypatch):
+def test_kb_ask_as_of_and_json_fields(acts_kb, monkeypatch):
     import json
 
     from click.testing import CliRunner
 
     from kb.cli import cli
 
-    monkeypatch.setenv("KB_HOME", str(acts_store.settings.home))
-    monkeypatch.setenv("KB_SOURCES_FILE", str(acts_store.settings.sources_file))
+    monkeypatch.setenv("KB_HOME", str(acts_kb.home))
+    monkeypatch.setenv("KB_SOURCES_FILE", str(acts_kb.settings.sources_file))
     result = CliRunner().invoke(cli, ["ask", BANNED, "--backend", "extractive", "--as-of", "2025-01-01", "--json"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -192,13 +186,14 @@ class ScriptedModel:
 
 
 def test_generated_answer_keeps_the_supported_sentence_and_streams_it_before_reading_on(
-        acts_store, embedder, monkeypatch):
-    from kb import answers
+        acts_kb, monkeypatch):
+    from kb import answers, llm
 
     log: list = []
     model = ScriptedModel(log)
     monkeypatch.setattr(answers, "load_model", lambda settings, backend: model)
-    stream = answers.ask_stream(acts_store, embedder, BANNED, backend="llama-cpp", as_of="2025-06-01")
+    monkeypatch.setattr(llm, "load_model", lambda settings, backend: model)  # the door loads it first
+    stream = acts_kb.ask_stream(BANNED, backend="llama-cpp", as_of="2025-06-01")
     for piece in stream:
         log.append(("piece", piece))
     answer = stream.answer
