@@ -58,17 +58,11 @@ def test_aliases_people_use_name_the_document(registry, alias, doc_id):
     assert registry_aliases(list(registry.values()))[alias] == doc_id
 
 
-def test_documents_the_mirror_lacks_are_skipped_with_a_notice(registry, shared_corpus, settings):
-    from ingest.pipeline import Pipeline
-    from kb.store import Store
+def test_documents_the_mirror_lacks_are_skipped_with_a_notice(shared_corpus, settings):
+    from kb.api import KnowledgeBase
 
-    settings = settings.model_copy(update={"mirror": shared_corpus})
-    store = Store(settings)
-    try:
-        pipeline = Pipeline(settings, store)
-        results = [pipeline.ingest_one(registry[doc_id]) for doc_id in sorted(NOT_MIRRORED)]
-    finally:
-        store.close()
+    with KnowledgeBase(settings.model_copy(update={"mirror": shared_corpus})) as kb:
+        results = kb.ingest(only=sorted(NOT_MIRRORED)).results
     assert [(r.status, r.passages) for r in results] == [("skipped", 0)] * len(NOT_MIRRORED)
     assert all(str(shared_corpus) in r.message and "not in the mirror" in r.message for r in results)
 
