@@ -18,10 +18,10 @@ from click.testing import CliRunner
 
 from ingest.fetch import fetch_url
 from ingest.parse import parse
-from ingest.pipeline import Pipeline, add_document
+from kb.api import KnowledgeBase
 from kb.cli import cli
 from kb.errors import FetchError
-from kb.store import Store
+
 # The local web server of test_fetch, and its fixtures (forget_robots applies here too).
 from tests.test_fetch import HTML, forget_robots, page, site  # noqa: F401
 
@@ -153,7 +153,8 @@ def test_a_failing_server_leaves_the_previous_version_searchable(site, settings,
     registry = tmp_path / "sources.toml"
     registry.write_text("")  # only the document added below, no default corpus
     settings = settings.model_copy(update={"sources_file": registry, "allow_private_addresses": True})
-    added = add_document(Pipeline(settings, Store(settings), embedder=embedder), url)
+    with KnowledgeBase(settings, embedder=embedder) as kb:
+        added = kb.add(url)
     for name, value in {"KB_HOME": settings.home, "KB_SOURCES_FILE": registry,
                         "KB_HTTP_TIMEOUT": 0.5, "KB_HTTP_RETRIES": 1, "KB_HTTP_BACKOFF": 0,
                         "KB_ALLOW_PRIVATE_ADDRESSES": "true"}.items():
