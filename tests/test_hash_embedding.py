@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from kb.api import KnowledgeBase, load_embedder
 from kb.config import load_settings
 from kb.embedding import Embedder, embed_model_name
 from kb.types import Passage
 
 
 def hash_embedder(tmp_path) -> Embedder:
-    return Embedder(load_settings(home=tmp_path, embed_backend="hash"))
+    return load_embedder(home=tmp_path, embed_backend="hash")
 
 
 def test_the_setting_picks_the_stand_in_and_documents_record_its_name(tmp_path):
-    embedder = hash_embedder(tmp_path)
-    settings = load_settings(home=tmp_path, embed_backend="hash")
-    assert embedder.model_name == embed_model_name(settings) == "feature-hashing-384"
+    with KnowledgeBase.open(tmp_path, embed_backend="hash") as kb:
+        embedder = kb.embedder
+        assert embedder.model_name == embed_model_name(kb.settings) == "feature-hashing-384"
     assert embed_model_name(load_settings(home=tmp_path, embed_backend="sentence-transformers")) == "all-MiniLM-L6-v2"
     assert embedder.dimension == 384
 
