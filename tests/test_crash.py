@@ -5,6 +5,7 @@ Real `kb` processes are killed with real timing, at moments found by watching th
 (vectors written but the catalogue not yet switched; a document just switched), so the kills land
 in the writing phase rather than in the model load.
 """
+# Checks the store layer after each kill, so it builds Store/Pipeline below the door (kb/api.py) on purpose.
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 Each test breaks a real store behind the store's back (Chroma's collection, the keyword files,
 the catalogue) the way a crash, a disk problem or a changed setting would.
 """
+# Breaks a store behind its back, so it opens a Store below the KnowledgeBase door (kb/api.py) on purpose.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The store keeps Chroma and the catalogue in step: one live version per document, never a mix."""
+# Tests the store layer itself, so it builds a Store below the KnowledgeBase door (kb/api.py) on purpose.
 
 import pytest
 
