@@ -3,6 +3,7 @@
 import pytest
 
 from kb.api import KnowledgeBase
+from kb.errors import ConfigError
 from kb.keyword import KeywordIndex
 from tests.search_fixtures import build_rulebook_home
 
@@ -41,3 +42,7 @@ def test_keyword_evidence_separates_clauses_that_mean_nearly_the_same(rulebook):
 
     assert reranked.hits[0].passage.locator == "3.1.2"
     assert margin(reranked) > margin(fused)
+    # The override lasted for its search only, and a misspelt setting is refused, not ignored.
+    assert rulebook.search(query, k=3).hits == reranked.hits
+    with pytest.raises(ConfigError, match="not a setting: rerank_wieght"):
+        rulebook.search(query, k=3, overrides={"rerank_wieght": 0.0})
