@@ -162,15 +162,17 @@ class KnowledgeBase:
                max_per_doc: int = 0, *, overrides: dict[str, float] | None = None) -> SearchResults:
         """The k passages that best answer a query (or that it names), best first. `overrides`
         (setting name -> value, e.g. {"rerank_weight": 0.0}) searches as if those settings were
-        in force, to compare weights; it changes this object's settings for the call, so it is
+        in force, to compare weights; it swaps the settings the store reads for the call, so it is
         for tests and benchmarks, not for a knowledge base that others search at the same time."""
         from kb.evaluate import settings_applied
         from kb.search import search
 
-        unknown = sorted(set(overrides or {}) - set(Settings.model_fields))
+        if not overrides:
+            return search(self._store, self.embedder, query, k=k, filters=filters, max_per_doc=max_per_doc)
+        unknown = sorted(set(overrides) - set(Settings.model_fields))
         if unknown:
             raise ConfigError(f"not a setting: {', '.join(unknown)}")
-        with settings_applied(self._store, **(overrides or {})):
+        with settings_applied(self._store, **overrides):
             return search(self._store, self.embedder, query, k=k, filters=filters, max_per_doc=max_per_doc)
 
     def ask_stream(self, question: str, backend: str | None = None, k: int | None = None,
