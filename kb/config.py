@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     aside_weight: float = Field(
         default=0.5, ge=0, le=1,
         description="Footnotes and bibliography entries score this share of their fused score (1: no change).")
+    aside_candidates: int = Field(
+        default=30, gt=0, description="Best fused candidates checked for footnotes and bibliography entries.")
 
     # Answers
     llm_backend: str = Field(

@@ -10,6 +10,9 @@ so they carry a lower prior.
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass, field
+
 from kb.catalogue import stored_aliases
 from kb.references import find_references, parent_locators
 from kb.store import Store
@@ -32,13 +35,14 @@ def is_aside(passage: Passage) -> bool:
 
 
 def with_asides_lowered(store: Store, scores: dict[str, float]) -> dict[str, float]:
-    """Footnotes and bibliography entries score `aside_weight` times their fused score."""
+    """Footnotes and bibliography entries among the best candidates score `aside_weight` times
+    their fused score (lower down they cannot pass a hit that is not one)."""
     weight = store.settings.aside_weight
     if weight >= 1 or not scores:
         return scores
-    passages = store.catalogue.passages_by_vector_id(list(scores))
-    return {v: score * weight if v in passages and is_aside(passages[v]) else score
-            for v, score in scores.items()}
+    best = sorted(scores, key=lambda v: -scores[v])[:store.settings.aside_candidates]
+    asides = _memo(store).asides_among(store, best)
+    return {v: score * weight if v in asides else score for v, score in scores.items()}
 
 
 def with_cited_provisions(store: Store, scores: dict[str, float]) -> dict[str, float]:
@@ -49,37 +53,46 @@ def with_cited_provisions(store: Store, scores: dict[str, float]) -> dict[str, f
     if settings.citation_link_weight <= 0 or settings.citation_link_candidates <= 0 or not scores:
         return scores
     best = sorted(scores, key=lambda v: -scores[v])[:settings.citation_link_candidates]
-    links = cited_provisions(store, best)
-    if settings.heading_links:
-        for source, targets in headed_provisions(store, best, registry_names(store)).items():
-            links.setdefault(source, []).extend(t for t in targets if t not in links.get(source, []))
+    links = _memo(store).links_of(store, best)
     boosted = dict(scores)
-    for source, targets in links.items():
-        for target in targets:
+    for source in best:
+        for target in links[source]:
             boosted[target] = max(boosted.get(target, 0.0), scores[source] * settings.citation_link_weight)
     return boosted
 
 
-def cited_provisions(store: Store, vector_ids: list[str]) -> dict[str, list[str]]:
-    """Candidate vector id -> vector ids of the live passages in other documents it cites; a
-    passage citing more than `citation_link_max_targets` places is a list, not an explanation."""
+def provisions_cited(store: Store, vector_ids: list[str],
+                     found: dict[tuple[str, str], str | None] | None = None) -> dict[str, list[str]]:
+    """Candidate vector id -> vector ids of the live passages of other documents that it cites,
+    in its text or (with `heading_links`) in the nearest heading of its section that names one."""
     passages = store.catalogue.passages_by_vector_id(vector_ids)
-    facts = store.catalogue.facts
+    names = registry_names(store) if store.settings.heading_links else {}
+    found = {} if found is None else found  # (doc_id, locator) -> vector id, kept by the caller
     cited: dict[str, list[str]] = {}
     for source, passage in passages.items():
-        targets = list(dict.fromkeys(
-            reference.target_passage_id for reference in facts.refers_to(passage.passage_id)
-            if reference.target_passage_id and reference.target_passage_id.split(":", 1)[0] != passage.doc_id))
-        if targets and len(targets) <= store.settings.citation_link_max_targets:
-            cited[source] = targets
-    versions: dict[str, str] = {}
-    for doc_id in {target.split(":", 1)[0] for targets in cited.values() for target in targets}:
-        document = store.catalogue.document(doc_id)
+        targets = referenced_passages(store, passage)
+        for doc_id, locator in headed_provisions(passage, names, store.settings.citation_link_max_targets):
+            if (doc_id, locator) not in found:
+                found[doc_id, locator] = store.catalogue.first_passage_at(doc_id, parent_locators(locator))
+            targets.append(found[doc_id, locator] or "")
+        cited[source] = [target for target in dict.fromkeys(targets) if target]
+    return cited
+
+
+def referenced_passages(store: Store, passage: Passage) -> list[str]:
+    """Vector ids of the live passages of other documents that the passage's text cites; a passage
+    citing more than `citation_link_max_targets` places is a list, not an explanation."""
+    targets = list(dict.fromkeys(
+        reference.target_passage_id for reference in store.catalogue.facts.refers_to(passage.passage_id)
+        if reference.target_passage_id and reference.target_passage_id.split(":", 1)[0] != passage.doc_id))
+    if len(targets) > store.settings.citation_link_max_targets:
+        return []
+    found = []
+    for target in targets:
+        document = store.catalogue.document(target.split(":", 1)[0])
         if document:
-            versions[doc_id] = document["version"]
-    return {source: [vector_id(target, versions[target.split(":", 1)[0]]) for target in targets
-                     if target.split(":", 1)[0] in versions]
-            for source, targets in cited.items()}
+            found.append(vector_id(target, document["version"]))
+    return found
 
 
 def registry_names(store: Store) -> dict[str, str]:
@@ -92,23 +105,54 @@ def registry_names(store: Store) -> dict[str, str]:
     return {alias: next(iter(doc_ids)) for alias, doc_ids in owners.items() if len(doc_ids) == 1}
 
 
-def headed_provisions(store: Store, vector_ids: list[str], aliases: dict[str, str]) -> dict[str, list[str]]:
-    """Candidate vector id -> vector ids of the provisions of other documents that the nearest
-    heading of its section names ("7. ARTICLE 5(1)(F) AI ACT EMOTION RECOGNITION": the guidelines'
-    paragraphs under it explain Article 5(1)(f) of the AI Act, whether or not they cite it)."""
-    passages = store.catalogue.passages_by_vector_id(vector_ids)
-    found: dict[tuple[str, str], str | None] = {}  # (doc_id, locator) -> vector id, once per search
-    headed: dict[str, list[str]] = {}
-    for source, passage in passages.items():
-        for heading in reversed(passage.heading_path):
-            references = [r for r in find_references(heading, aliases) if r.doc_id and r.doc_id != passage.doc_id]
-            if not references:
-                continue
-            for reference in references[:store.settings.citation_link_max_targets]:
-                key = (reference.doc_id or "", reference.locator)
-                if key not in found:
-                    found[key] = store.catalogue.first_passage_at(key[0], parent_locators(key[1]))
-                if found[key]:
-                    headed.setdefault(source, []).append(found[key] or "")
-            break
-    return headed
+def headed_provisions(passage: Passage, names: dict[str, str], most: int = 3) -> list[tuple[str, str]]:
+    """(doc_id, locator) of the provisions of other documents that the nearest heading of the
+    passage's section names, at most `most` ("7. ARTICLE 5(1)(F) AI ACT EMOTION RECOGNITION": the
+    guidelines' paragraphs under it explain Article 5(1)(f) of the AI Act, cited or not)."""
+    if not names:
+        return []
+    for heading in reversed(passage.heading_path):
+        references = [(r.doc_id, r.locator) for r in find_references(heading, names)
+                      if r.doc_id and r.doc_id != passage.doc_id]
+        if references:
+            return references[:most]
+    return []
+
+
+@dataclass
+class _Memo:
+    """What search learnt about passages of one store: links hold while the live passages (the
+    catalogue's generation) and the settings they were read with do; whether a vector id is an
+    aside never changes."""
+
+    key: tuple = ()
+    links: dict[str, list[str]] = field(default_factory=dict)
+    provisions: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    asides: dict[str, bool] = field(default_factory=dict)
+
+    def links_of(self, store: Store, vector_ids: list[str]) -> dict[str, list[str]]:
+        missing = [v for v in vector_ids if v not in self.links]
+        if missing:
+            found = provisions_cited(store, missing, self.provisions)
+            self.links.update({v: found.get(v, []) for v in missing})
+        return {v: self.links[v] for v in vector_ids}
+
+    def asides_among(self, store: Store, vector_ids: list[str]) -> set[str]:
+        missing = [v for v in vector_ids if v not in self.asides]
+        if missing:
+            passages = store.catalogue.passages_by_vector_id(missing)
+            self.asides.update({v: v in passages and is_aside(passages[v]) for v in missing})
+        return {v for v in vector_ids if self.asides[v]}
+
+
+_MEMOS: weakref.WeakKeyDictionary[Store, _Memo] = weakref.WeakKeyDictionary()
+MEMO_LIMIT = 50_000  # vector ids remembered per store before starting afresh
+
+
+def _memo(store: Store) -> _Memo:
+    memo = _MEMOS.get(store)
+    settings = store.settings
+    key = (store.catalogue.generation(), settings.heading_links, settings.citation_link_max_targets)
+    if memo is None or memo.key != key or len(memo.links) + len(memo.asides) > MEMO_LIMIT:
+        memo = _MEMOS[store] = _Memo(key=key)
+    return memo
