@@ -121,7 +121,8 @@ class Settings(BaseSettings):
     citation_link_candidates: int = Field(
         default=10, ge=0, description="Best fused candidates whose citations of other documents are followed.")
     citation_link_max_targets: int = Field(
-        default=3, ge=1, description="A passage citing more places than this is a list; its citations are not followed.")
+        default=3, ge=1,
+        description="A passage citing more places than this is a list; its citations are not followed.")
     heading_links: bool = Field(
         default=True, description="Also follow the provision a candidate's section heading names "
                                   "(\"3. ARTICLE 5(1)(A) AI ACT\"), with citation_link_weight.")
