@@ -114,6 +114,23 @@ class Settings(BaseSettings):
         default=1.1, ge=0, le=2,
         description="A provision reached through a matching recital scores this share of the recital's "
                     "fused score (above 1: the binding provision comes before the recital explaining it).")
+    citation_link_weight: float = Field(
+        default=1.1, ge=0, le=2,
+        description="A provision of another document cited by one of the best candidates (guidance "
+                    "citing the act) scores at least this share of the citing passage's score (0: off).")
+    citation_link_candidates: int = Field(
+        default=10, ge=0, description="Best fused candidates whose citations of other documents are followed.")
+    citation_link_max_targets: int = Field(
+        default=3, ge=1,
+        description="A passage citing more places than this is a list; its citations are not followed.")
+    heading_links: bool = Field(
+        default=True, description="Also follow the provision a candidate's section heading names "
+                                  "(\"3. ARTICLE 5(1)(A) AI ACT\"), with citation_link_weight.")
+    aside_weight: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Footnotes and bibliography entries score this share of their fused score (1: no change).")
+    aside_candidates: int = Field(
+        default=30, gt=0, description="Best fused candidates checked for footnotes and bibliography entries.")
 
     # Answers
     llm_backend: str = Field(

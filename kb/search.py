@@ -21,6 +21,7 @@ from kb.embedding import Embedder
 from kb.errors import NotFoundError, UsageError
 from kb.keyword import tokenize
 from kb.references import document_mentions, find_references, parent_locators
+from kb.search_links import with_links
 from kb.store import Store
 from kb.types import Hit, Passage, matches_locator  # noqa: F401 - matches_locator: re-exported, its rule lives in kb.types
 
@@ -106,6 +107,7 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     scores = with_lexical_rerank(store, query, scores, agreement(dense, keyword, settings.agreement_depth))
     scores = with_clauses_cited(store, query, scores)
     scores = with_explained_provisions(store, scores)
+    scores = with_links(store, scores)  # the act provisions guidance cites; footnotes lowered
     scores = with_named_documents(store, scores, named_documents(query, documents, names))
     pinned, found = referenced_passages(store, query, aliases, documents, allowed, scores)
     # Only live passages come back: a document switching versions meanwhile shows its old or
