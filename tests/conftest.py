@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -71,21 +73,40 @@ def embedder():
     return load_embedder(home=REPO / ".kb-home-unused")
 
 
+class CorpusHome(NamedTuple):
+    """A data directory holding some documents of the shared corpus, and its ingest's report."""
+
+    home: Path
+    report: dict[str, dict]  # DocumentResult as JSON, by doc_id
+
+
 @pytest.fixture(scope="session")
-def corpus_home(shared_corpus, tmp_path_factory):
-    """A data directory holding the whole shared corpus (ingested once per session with the real
-    model, about two minutes on 2 cores), and the ingest's report by doc_id. Read-only for tests."""
-    from click.testing import CliRunner
+def corpus_home_for(shared_corpus, tmp_path_factory, embedder):
+    """`corpus_home_for("eu-ai-act", "gdpr")`: a data directory with just those registry documents
+    ingested from the shared corpus with the real model, built once per session for each set of ids
+    (read-only for tests). The embeddings computed for one set seed the next, so a document shared
+    by several sets is embedded once. The whole corpus is ingested by `make run` and the benchmarks."""
+    from kb.api import KnowledgeBase
 
-    from kb.cli import cli
+    built: dict[frozenset[str], CorpusHome] = {}
+    embeddings = tmp_path_factory.mktemp("corpus-embeddings") / "embeddings.sqlite3"
 
-    home = tmp_path_factory.mktemp("corpus-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KB_HOME", str(home))
-        result = CliRunner().invoke(cli, ["ingest", "--mirror", str(shared_corpus), "--json"],
-                                    catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        yield home, {r["doc_id"]: r for r in json.loads(result.stdout)}
+    def build(*doc_ids: str) -> CorpusHome:
+        key = frozenset(doc_ids)
+        if key not in built:
+            home = tmp_path_factory.mktemp("corpus-home")
+            with KnowledgeBase.open(home, embedder=embedder, mirror=shared_corpus) as kb:
+                cache = kb.settings.embedding_cache_path
+                if embeddings.exists():
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(embeddings, cache)
+                report = kb.ingest(only=sorted(key))
+            shutil.copyfile(cache, embeddings)  # the cache is closed now, its WAL checkpointed
+            assert not report.failed, report.summary()
+            built[key] = CorpusHome(home, {r["doc_id"]: r for r in report.to_json()})
+        return built[key]
+
+    return build
 
 
 # A small store for the app (tests/test_app.py, tests/test_browser.py) -----------------------

@@ -55,11 +55,13 @@ def assert_every_sentence_cites_a_supporting_passage(answer: dict, store_home) -
 
 
 @pytest.fixture
-def in_corpus(corpus_home, monkeypatch):
+def in_corpus(corpus_home_for, monkeypatch):
+    """KB_HOME holds the AI Act and the GDPR, which the questions below are about."""
+    home = corpus_home_for("eu-ai-act", "gdpr").home
     for name in ("KB_LLM_BACKEND", "KB_LLM_BASE_URL", "KB_LLM_MODEL", "KB_LLM_CHAT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KB_HOME", str(corpus_home[0]))
-    return corpus_home[0]
+    monkeypatch.setenv("KB_HOME", str(home))
+    return home
 
 
 def test_extractive_answer_quotes_article_5_for_banned_practices(in_corpus):
