@@ -9,6 +9,7 @@ from dataclasses import asdict
 import click
 
 from kb.api import BACKENDS, DIAGNOSIS_DEPTH, PARSERS, KnowledgeBase, SearchFilters, checked_date, checked_question
+from kb.batch import FORMATS
 from kb.errors import KbError, UsageError
 
 EXAMPLES = """
@@ -243,26 +244,69 @@ def make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until) -> Searc
                          doc_type=doc_type, since=since, until=until)
 
 
+def batch_options(command):
+    """--batch FILE and --format, shared by search and ask."""
+    command = click.option("--format", "output_format", type=click.Choice(FORMATS), default="jsonl",
+                           show_default=True,
+                           help="With --batch: JSON lines, a Markdown report or a CSV table.")(command)
+    return click.option("--batch", "batch_file", type=click.Path(exists=True, dir_okay=False),
+                        help="Answer every question of FILE (one per line, or JSON lines with "
+                             '"id" and "question") in one go.')(command)
+
+
+def batch_questions(single: str | None, batch_file: str | None, output_format: str, what: str):
+    """The batch's questions (read and checked now), or None for a single question."""
+    from pathlib import Path
+
+    from kb.batch import read_questions
+
+    if batch_file and single:
+        raise UsageError(f"give either a {what} or --batch FILE, not both")
+    if not batch_file:
+        if output_format != "jsonl":
+            raise UsageError("--format applies to --batch only (use --json for one question)")
+        if single is None:
+            raise UsageError(f"give a {what}, or --batch FILE")
+        return None
+    return read_questions(Path(batch_file))
+
+
 @cli.command()
-@click.argument("query")
+@click.argument("query", required=False)
 @click.option("-k", "k", default=5, show_default=True, help="How many passages to return.")
 @click.option("--max-per-doc", default=0, help="At most this many hits per document (0: no cap).")
 @filter_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of hits: rank, score, passage_id, doc_id, title, locator, url, text, "
                    "and the document's status, status_date, status_note, replaced_by.")
+@batch_options
 @click.pass_context
-def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json,
+           batch_file, output_format):
     """Find the passages that answer QUERY, best first, each with its locator and link.
 
     QUERY can be a question in everyday words or name a provision ("Art. 22 GDPR",
-    "Recital 47", "Annex III point 4"): a named provision comes first.
+    "Recital 47", "Annex III point 4"): a named provision comes first. With --batch FILE, every
+    question of the file is searched in one process and each one's hits printed as a JSON line
+    (or a report, with --format md|csv).
     """
+    from kb.batch import formatted, run
+
+    questions = batch_questions(query, batch_file, output_format, "query")
+    filters = make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until)
+    if questions is not None:
+        with open_kb(ctx) as kb:
+            def search_one(text: str) -> dict:
+                found = kb.search(text, k=k, max_per_doc=max_per_doc, filters=filters)
+                return {"no_good_match": found.no_good_match, "hits": [hit.to_json() for hit in found.hits]}
+
+            records = list(run(questions, search_one))
+        click.echo(formatted(records, "search", output_format), nl=False)
+        return
     if not query.strip():  # before the model loads
         raise UsageError("the search query is empty; ask a question or name a provision")
     with open_kb(ctx) as kb:
-        results = kb.search(query, k=k, max_per_doc=max_per_doc,
-                            filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
+        results = kb.search(query, k=k, max_per_doc=max_per_doc, filters=filters)
     if as_json:
         print_json([hit.to_json() for hit in results.hits])
         return
@@ -335,7 +379,7 @@ def similarity_text(value: float | None) -> str:
 # ask ---------------------------------------------------------------------------------------------
 
 @cli.command()
-@click.argument("question")
+@click.argument("question", required=False)
 @click.option("--backend", type=click.Choice(BACKENDS),
               help="Who writes the answer (default: KB_LLM_BACKEND, else llama-cpp): the packaged "
                    "local model, an OpenAI-compatible server (KB_LLM_BASE_URL, KB_LLM_MODEL), or "
@@ -348,8 +392,10 @@ def similarity_text(value: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True,
               help="Print {question, answer, mode, citations (with applies_from, status), definitions, "
                    "related, dropped_sentences, timings_ms} as JSON.")
+@batch_options
 @click.pass_context
-def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, since, until, as_of, as_json):
+def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, since, until, as_of, as_json,
+        batch_file, output_format):
     """Answer QUESTION from the knowledge base, every sentence citing its passage.
 
     The answer streams as it is written. Each sentence the model writes is checked against the
@@ -357,12 +403,24 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
     answer quotes the passages instead (mode "extractive"). When the corpus does not cover the
     question, the answer says so (mode "abstained") and lists the nearest passages.
     """
-    question = checked_question(question)  # before anything is opened or loaded
+    from kb.batch import formatted, run
+
+    questions = batch_questions(question, batch_file, output_format, "question")
     as_of = checked_date(as_of)
+    filters = make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until)
+    if questions is not None:
+        with open_kb(ctx) as kb:
+            def ask_one(text: str) -> dict:
+                answer = kb.ask(text, backend=backend, k=k, filters=filters, as_of=as_of).to_json()
+                del answer["question"]  # the record has it, as written in the file
+                return answer
+
+            records = list(run(questions, ask_one))
+        click.echo(formatted(records, "ask", output_format), nl=False)
+        return
+    question = checked_question(question)  # before anything is opened or loaded
     with open_kb(ctx) as kb:
-        stream = kb.ask_stream(question, backend=backend, k=k,
-                               filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until),
-                               as_of=as_of)
+        stream = kb.ask_stream(question, backend=backend, k=k, filters=filters, as_of=as_of)
         for piece in stream:
             if not as_json:
                 click.echo(piece, nl=False)
