@@ -195,20 +195,25 @@ def list_documents(ctx, as_json):
 def show(ctx, doc_id, locator, as_json):
     """Show a document's outline, or the passages at LOCATOR ("Article 5", "Recital 12", "page 3").
 
-    A locator includes everything inside it: "Article 5" shows Article 5(1)(a) to 5(8).
+    A locator includes everything inside it: "Article 5" shows Article 5(1)(a) to 5(8). Under
+    each passage: since when it applies, the defined terms it uses (with their definition's
+    link), what it refers to and what refers to it; --json gives these as "facts".
     """
     with open_kb(ctx) as kb:
         passages = kb.passages(doc_id, locator or "")
         document = kb.document(doc_id)
+        facts = [kb.facts_of(p) for p in passages] if locator else []
     if locator:
         if as_json:
-            print_json([p.to_dict() for p in passages])
+            print_json([{**p.to_dict(), "facts": f.to_json()} for p, f in zip(passages, facts, strict=True)])
             return
         if passages:
             show_status_note(passages[0])
-        for passage in passages:
+        for passage, found in zip(passages, facts, strict=True):
             click.secho(f"{passage.locator}  {passage.url}", bold=True)
-            click.echo(passage.text + "\n")
+            click.echo(passage.text)
+            show_passage_facts(found)
+            click.echo("")
         return
     if as_json:
         print_json({**document.to_json(), "locators": list(dict.fromkeys(p.locator for p in passages))})
@@ -219,6 +224,23 @@ def show(ctx, doc_id, locator, as_json):
     click.echo(f"{document.canonical_url}\n{document.passages} passages; "
                f"fetched {document.fetched_at} ({document.fetched_from}), sha256 {document.sha256[:12]}…")
     click.echo(", ".join(dict.fromkeys(p.locator for p in passages)))
+
+
+def show_passage_facts(facts) -> None:
+    """A passage's date of application, defined terms and references, one line each, indented."""
+    if facts.applies_from or facts.status:
+        when = f"applies from {facts.applies_from} ({facts.applies_from_basis})" if facts.applies_from else ""
+        click.secho(f"  {facts.status or 'status unknown'} on {facts.as_of}" + (f"; {when}" if when else ""),
+                    fg="yellow" if facts.status != "applies" else None)
+    for title, links in (("defined terms", facts.definitions), ("refers to", facts.refers_to),
+                         ("referred to by", facts.referred_by)):
+        if links:
+            click.secho(f"  {title}:", dim=True)
+        for link in links:
+            # What refers here is named by its own place; a term or a reference by its words.
+            where = link.locator if link.locator and link.locator != link.label else ""
+            shown = link.locator if title == "referred to by" else f"{link.label} ({where})" if where else link.label
+            click.echo(f"    {shown}  {link.url or '(not in the knowledge base)'}")
 
 
 # search ------------------------------------------------------------------------------------------
