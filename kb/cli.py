@@ -190,19 +190,22 @@ def list_documents(ctx, as_json):
 @cli.command()
 @click.argument("doc_id")
 @click.argument("locator", required=False)
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+              help="With LOCATOR: whether the provision applies on this date (default today).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def show(ctx, doc_id, locator, as_json):
+def show(ctx, doc_id, locator, as_of, as_json):
     """Show a document's outline, or the passages at LOCATOR ("Article 5", "Recital 12", "page 3").
 
     A locator includes everything inside it: "Article 5" shows Article 5(1)(a) to 5(8). Under
     each passage: since when it applies, the defined terms it uses (with their definition's
     link), what it refers to and what refers to it; --json gives these as "facts".
     """
+    as_of = checked_date(as_of)
     with open_kb(ctx) as kb:
         passages = kb.passages(doc_id, locator or "")
         document = kb.document(doc_id)
-        facts = [kb.facts_of(p) for p in passages] if locator else []
+        facts = [kb.facts_of(p, as_of=as_of) for p in passages] if locator else []
     if locator:
         if as_json:
             print_json([{**p.to_dict(), "facts": f.to_json()} for p, f in zip(passages, facts, strict=True)])
@@ -293,6 +296,18 @@ def batch_questions(single: str | None, batch_file: str | None, output_format: s
     return read_questions(Path(batch_file))
 
 
+def print_batch(records, kind: str, output_format: str) -> None:
+    """JSON lines as each question is done (a long batch that fails late keeps what it did);
+    a report once all are."""
+    from kb.batch import formatted
+
+    if output_format == "jsonl":
+        for record in records:
+            click.echo(formatted([record], kind, output_format), nl=False)
+        return
+    click.echo(formatted(list(records), kind, output_format), nl=False)
+
+
 @cli.command()
 @click.argument("query", required=False)
 @click.option("-k", "k", default=5, show_default=True, help="How many passages to return.")
@@ -312,7 +327,7 @@ def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, 
     question of the file is searched in one process and each one's hits printed as a JSON line
     (or a report, with --format md|csv).
     """
-    from kb.batch import formatted, run
+    from kb.batch import run
 
     questions = batch_questions(query, batch_file, output_format, "query")
     filters = make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until)
@@ -322,8 +337,7 @@ def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, 
                 found = kb.search(text, k=k, max_per_doc=max_per_doc, filters=filters)
                 return {"no_good_match": found.no_good_match, "hits": [hit.to_json() for hit in found.hits]}
 
-            records = list(run(questions, search_one))
-        click.echo(formatted(records, "search", output_format), nl=False)
+            print_batch(run(questions, search_one), "search", output_format)
         return
     if not query.strip():  # before the model loads
         raise UsageError("the search query is empty; ask a question or name a provision")
@@ -425,7 +439,7 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
     answer quotes the passages instead (mode "extractive"). When the corpus does not cover the
     question, the answer says so (mode "abstained") and lists the nearest passages.
     """
-    from kb.batch import formatted, run
+    from kb.batch import run
 
     questions = batch_questions(question, batch_file, output_format, "question")
     as_of = checked_date(as_of)
@@ -437,8 +451,7 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
                 del answer["question"]  # the record has it, as written in the file
                 return answer
 
-            records = list(run(questions, ask_one))
-        click.echo(formatted(records, "ask", output_format), nl=False)
+            print_batch(run(questions, ask_one), "ask", output_format)
         return
     question = checked_question(question)  # before anything is opened or loaded
     with open_kb(ctx) as kb:

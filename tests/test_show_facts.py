@@ -70,6 +70,10 @@ def test_show_prints_the_facts_under_the_passage_with_their_links(home):
     assert text.index("Every seller shall register") < text.index("applies from 2100-08-02 (Article 4)")
     assert f"seller (Article 1)  {GADGET_URL}#art_1" in text
     assert f"referred to by:\n    Article 3  {GADGET_URL}#art_3" in text
+    later = kb("show", "gadget-act", "Article 2", "--as-of", "2100-08-02").stdout
+    assert "applies on 2100-08-02; applies from 2100-08-02" in later
+    wrong = kb("show", "gadget-act", "Article 2", "--as-of", "soon")
+    assert wrong.exit_code == 2 and "'soon' is not a date" in wrong.output
 
 
 def test_references_outside_the_knowledge_base_keep_their_own_link_or_say_so(home):
