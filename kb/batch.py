@@ -119,7 +119,9 @@ def search_markdown(record: dict) -> str:
 
 
 def answer_markdown(record: dict) -> str:
-    lines = [f"## {record['id']}. {record['question']}", "", record["answer"].strip(), "",
+    # Each answer line (one quote) its own paragraph: Markdown would run single lines together.
+    answer = "\n\n".join(line.strip() for line in record["answer"].splitlines() if line.strip())
+    lines = [f"## {record['id']}. {record['question']}", "", answer, "",
              f"_mode: {record['mode']}, as of {record.get('as_of') or 'today'}_", ""]
     for title, citations in (("Citations", record["citations"]), ("Definitions", record.get("definitions", [])),
                              ("Related", record.get("related", []))):

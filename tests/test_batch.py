@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -81,6 +82,10 @@ def test_ask_batch_extractive_gives_cited_answers_as_jsonl_markdown_and_csv(home
     report = kb("ask", "--batch", questions, "--backend", "extractive", "--format", "md")
     assert "## a1. Which widget practices are prohibited?" in report.stdout
     assert "](https://eur-lex.europa.eu/" in report.stdout
+    # Each quoted line is a paragraph of its own: Markdown runs adjacent lines into one.
+    lines = report.stdout.splitlines()
+    marked = [n for n, line in enumerate(lines) if re.search(r"” \[\d+\]$", line)]
+    assert len(marked) >= 2 and all(lines[n + 1] == "" for n in marked)
     table = list(csv.DictReader(io.StringIO(
         kb("ask", "--batch", questions, "--backend", "extractive", "--format", "csv").stdout)))
     assert [row["id"] for row in table] == ["a1", "a2"]
