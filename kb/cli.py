@@ -437,7 +437,9 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
     The answer streams as it is written. Each sentence the model writes is checked against the
     passage it cites and dropped if that passage does not say so; if nothing survives, the
     answer quotes the passages instead (mode "extractive"). When the corpus does not cover the
-    question, the answer says so (mode "abstained") and lists the nearest passages.
+    question, the answer says so (mode "abstained") and lists the nearest passages. With --batch
+    FILE, every question of the file is answered in one process, one JSON line each (or a report,
+    with --format md|csv).
     """
     from kb.batch import run
 
