@@ -31,7 +31,18 @@ from kb.llm import BACKENDS, LanguageModel
 from kb.reading import Part, Place, part_at
 from kb.search import MAX_K, SearchFilters, SearchResults
 from kb.store import Store
-from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, matches_locator, vector_id
+from kb.types import (
+    AddResult,
+    Answer,
+    Document,
+    EventHandler,
+    FactLink,
+    IngestReport,
+    Passage,
+    PassageFacts,
+    matches_locator,
+    vector_id,
+)
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
@@ -149,6 +160,41 @@ class KnowledgeBase:
         return [(by_vector_id[recital], by_vector_id[provision])
                 for recital, provision in catalogue.explained_provisions(list(by_vector_id)).items()
                 if provision in by_vector_id]
+
+    def facts_of(self, passage: Passage, as_of: str | None = None) -> PassageFacts:
+        """Since when a live passage applies (and its status on `as_of`, default today), the
+        defined terms of its document that its text uses, what it refers to and what refers to it."""
+        from kb.compose import applicability
+        from kb.compose_terms import terms_in
+
+        as_of = checked_date(as_of)
+        catalogue = self._store.catalogue
+        facts = catalogue.facts
+        found = facts.applies_from([passage.passage_id]).get(passage.passage_id)
+        status = facts.status([passage.doc_id]).get(passage.doc_id)
+        own = f"{passage.doc_id}:"
+        index = {key: [d for d in found_terms if d.passage_id.startswith(own)]
+                 for key, found_terms in facts.defined_terms([passage.doc_id]).items()}
+        used = [index[key][0] for key in terms_in(passage.text, {k for k, v in index.items() if v})]
+        used = [d for d in used if d.passage_id != passage.passage_id]  # a definition's own terms
+        refers = facts.refers_to(passage.passage_id)
+        referring = facts.referred_by(passage.passage_id)
+        places = catalogue.passages_by_id(list(dict.fromkeys(
+            [d.passage_id for d in used] + [r.target_passage_id for r in refers if r.target_passage_id]
+            + [r.passage_id for r in referring])))
+
+        def link(label: str, passage_id: str, locator: str = "", url: str = "") -> FactLink:
+            place = places.get(passage_id)
+            if place is None:  # outside the knowledge base: the act's own link, if any
+                return FactLink(label, locator, url)
+            return FactLink(label, place.locator, place.url, passage_id)
+
+        return PassageFacts(
+            passage.passage_id, found.applies_from if found else "", found.basis if found else "",
+            applicability(found, status, as_of), as_of,
+            definitions=[link(d.term, d.passage_id, d.locator) for d in used],
+            refers_to=[link(r.words, r.target_passage_id, r.target_locator, r.external_url) for r in refers],
+            referred_by=list(dict.fromkeys(link(r.words, r.passage_id) for r in referring)))
 
     def locate(self, reference: str) -> Place:
         """The provision a reference names ("Art. 22 GDPR", "Recital 47 AI Act")."""

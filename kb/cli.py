@@ -9,6 +9,7 @@ from dataclasses import asdict
 import click
 
 from kb.api import BACKENDS, DIAGNOSIS_DEPTH, PARSERS, KnowledgeBase, SearchFilters, checked_date, checked_question
+from kb.batch import FORMATS
 from kb.errors import KbError, UsageError
 
 EXAMPLES = """
@@ -189,25 +190,33 @@ def list_documents(ctx, as_json):
 @cli.command()
 @click.argument("doc_id")
 @click.argument("locator", required=False)
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+              help="With LOCATOR: whether the provision applies on this date (default today).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def show(ctx, doc_id, locator, as_json):
+def show(ctx, doc_id, locator, as_of, as_json):
     """Show a document's outline, or the passages at LOCATOR ("Article 5", "Recital 12", "page 3").
 
-    A locator includes everything inside it: "Article 5" shows Article 5(1)(a) to 5(8).
+    A locator includes everything inside it: "Article 5" shows Article 5(1)(a) to 5(8). Under
+    each passage: since when it applies, the defined terms it uses (with their definition's
+    link), what it refers to and what refers to it; --json gives these as "facts".
     """
+    as_of = checked_date(as_of)
     with open_kb(ctx) as kb:
         passages = kb.passages(doc_id, locator or "")
         document = kb.document(doc_id)
+        facts = [kb.facts_of(p, as_of=as_of) for p in passages] if locator else []
     if locator:
         if as_json:
-            print_json([p.to_dict() for p in passages])
+            print_json([{**p.to_dict(), "facts": f.to_json()} for p, f in zip(passages, facts, strict=True)])
             return
         if passages:
             show_status_note(passages[0])
-        for passage in passages:
+        for passage, found in zip(passages, facts, strict=True):
             click.secho(f"{passage.locator}  {passage.url}", bold=True)
-            click.echo(passage.text + "\n")
+            click.echo(passage.text)
+            show_passage_facts(found)
+            click.echo("")
         return
     if as_json:
         print_json({**document.to_json(), "locators": list(dict.fromkeys(p.locator for p in passages))})
@@ -218,6 +227,23 @@ def show(ctx, doc_id, locator, as_json):
     click.echo(f"{document.canonical_url}\n{document.passages} passages; "
                f"fetched {document.fetched_at} ({document.fetched_from}), sha256 {document.sha256[:12]}…")
     click.echo(", ".join(dict.fromkeys(p.locator for p in passages)))
+
+
+def show_passage_facts(facts) -> None:
+    """A passage's date of application, defined terms and references, one line each, indented."""
+    if facts.applies_from or facts.status:
+        when = f"applies from {facts.applies_from} ({facts.applies_from_basis})" if facts.applies_from else ""
+        click.secho(f"  {facts.status or 'status unknown'} on {facts.as_of}" + (f"; {when}" if when else ""),
+                    fg="yellow" if facts.status != "applies" else None)
+    for title, links in (("defined terms", facts.definitions), ("refers to", facts.refers_to),
+                         ("referred to by", facts.referred_by)):
+        if links:
+            click.secho(f"  {title}:", dim=True)
+        for link in links:
+            # What refers here is named by its own place; a term or a reference by its words.
+            where = link.locator if link.locator and link.locator != link.label else ""
+            shown = link.locator if title == "referred to by" else f"{link.label} ({where})" if where else link.label
+            click.echo(f"    {shown}  {link.url or '(not in the knowledge base)'}")
 
 
 # search ------------------------------------------------------------------------------------------
@@ -243,26 +269,80 @@ def make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until) -> Searc
                          doc_type=doc_type, since=since, until=until)
 
 
+def batch_options(command):
+    """--batch FILE and --format, shared by search and ask."""
+    command = click.option("--format", "output_format", type=click.Choice(FORMATS), default="jsonl",
+                           show_default=True,
+                           help="With --batch: JSON lines, a Markdown report or a CSV table.")(command)
+    return click.option("--batch", "batch_file", type=click.Path(exists=True, dir_okay=False),
+                        help="Answer every question of FILE (one per line, or JSON lines with "
+                             '"id" and "question") in one go.')(command)
+
+
+def batch_questions(single: str | None, batch_file: str | None, output_format: str, what: str):
+    """The batch's questions (read and checked now), or None for a single question."""
+    from pathlib import Path
+
+    from kb.batch import read_questions
+
+    if batch_file and single:
+        raise UsageError(f"give either a {what} or --batch FILE, not both")
+    if not batch_file:
+        if output_format != "jsonl":
+            raise UsageError("--format applies to --batch only (use --json for one question)")
+        if single is None:
+            raise UsageError(f"give a {what}, or --batch FILE")
+        return None
+    return read_questions(Path(batch_file))
+
+
+def print_batch(records, kind: str, output_format: str) -> None:
+    """JSON lines as each question is done (a long batch that fails late keeps what it did);
+    a report once all are."""
+    from kb.batch import formatted
+
+    if output_format == "jsonl":
+        for record in records:
+            click.echo(formatted([record], kind, output_format), nl=False)
+        return
+    click.echo(formatted(list(records), kind, output_format), nl=False)
+
+
 @cli.command()
-@click.argument("query")
+@click.argument("query", required=False)
 @click.option("-k", "k", default=5, show_default=True, help="How many passages to return.")
 @click.option("--max-per-doc", default=0, help="At most this many hits per document (0: no cap).")
 @filter_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of hits: rank, score, passage_id, doc_id, title, locator, url, text, "
                    "and the document's status, status_date, status_note, replaced_by.")
+@batch_options
 @click.pass_context
-def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json):
+def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json,
+           batch_file, output_format):
     """Find the passages that answer QUERY, best first, each with its locator and link.
 
     QUERY can be a question in everyday words or name a provision ("Art. 22 GDPR",
-    "Recital 47", "Annex III point 4"): a named provision comes first.
+    "Recital 47", "Annex III point 4"): a named provision comes first. With --batch FILE, every
+    question of the file is searched in one process and each one's hits printed as a JSON line
+    (or a report, with --format md|csv).
     """
+    from kb.batch import run
+
+    questions = batch_questions(query, batch_file, output_format, "query")
+    filters = make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until)
+    if questions is not None:
+        with open_kb(ctx) as kb:
+            def search_one(text: str) -> dict:
+                found = kb.search(text, k=k, max_per_doc=max_per_doc, filters=filters)
+                return {"no_good_match": found.no_good_match, "hits": [hit.to_json() for hit in found.hits]}
+
+            print_batch(run(questions, search_one), "search", output_format)
+        return
     if not query.strip():  # before the model loads
         raise UsageError("the search query is empty; ask a question or name a provision")
     with open_kb(ctx) as kb:
-        results = kb.search(query, k=k, max_per_doc=max_per_doc,
-                            filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until))
+        results = kb.search(query, k=k, max_per_doc=max_per_doc, filters=filters)
     if as_json:
         print_json([hit.to_json() for hit in results.hits])
         return
@@ -335,7 +415,7 @@ def similarity_text(value: float | None) -> str:
 # ask ---------------------------------------------------------------------------------------------
 
 @cli.command()
-@click.argument("question")
+@click.argument("question", required=False)
 @click.option("--backend", type=click.Choice(BACKENDS),
               help="Who writes the answer (default: KB_LLM_BACKEND, else llama-cpp): the packaged "
                    "local model, an OpenAI-compatible server (KB_LLM_BASE_URL, KB_LLM_MODEL), or "
@@ -348,21 +428,36 @@ def similarity_text(value: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True,
               help="Print {question, answer, mode, citations (with applies_from, status), definitions, "
                    "related, dropped_sentences, timings_ms} as JSON.")
+@batch_options
 @click.pass_context
-def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, since, until, as_of, as_json):
+def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, since, until, as_of, as_json,
+        batch_file, output_format):
     """Answer QUESTION from the knowledge base, every sentence citing its passage.
 
     The answer streams as it is written. Each sentence the model writes is checked against the
     passage it cites and dropped if that passage does not say so; if nothing survives, the
     answer quotes the passages instead (mode "extractive"). When the corpus does not cover the
-    question, the answer says so (mode "abstained") and lists the nearest passages.
+    question, the answer says so (mode "abstained") and lists the nearest passages. With --batch
+    FILE, every question of the file is answered in one process, one JSON line each (or a report,
+    with --format md|csv).
     """
-    question = checked_question(question)  # before anything is opened or loaded
+    from kb.batch import run
+
+    questions = batch_questions(question, batch_file, output_format, "question")
     as_of = checked_date(as_of)
+    filters = make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until)
+    if questions is not None:
+        with open_kb(ctx) as kb:
+            def ask_one(text: str) -> dict:
+                answer = kb.ask(text, backend=backend, k=k, filters=filters, as_of=as_of).to_json()
+                del answer["question"]  # the record has it, as written in the file
+                return answer
+
+            print_batch(run(questions, ask_one), "ask", output_format)
+        return
+    question = checked_question(question)  # before anything is opened or loaded
     with open_kb(ctx) as kb:
-        stream = kb.ask_stream(question, backend=backend, k=k,
-                               filters=make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until),
-                               as_of=as_of)
+        stream = kb.ask_stream(question, backend=backend, k=k, filters=filters, as_of=as_of)
         for piece in stream:
             if not as_json:
                 click.echo(piece, nl=False)

@@ -467,3 +467,37 @@ class DocumentFacts:
     dates: list[ApplicationDate] = field(default_factory=list)
     status: str = ""  # "" while in force, "revoked" or "replaced" (from the source registry)
     status_note: str = ""
+
+
+@dataclass(frozen=True)
+class FactLink:
+    """A passage a fact points to: a definition, a provision referred to or referring here."""
+
+    label: str  # the term defined, or the reference as written ("Article 2", "Directive (EU) 2098/7")
+    locator: str  # where it is: "Article 1", "" for a whole act outside the corpus
+    url: str  # the link that opens it, "" when the knowledge base cannot place it
+    passage_id: str = ""  # "" outside the knowledge base
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PassageFacts:
+    """What the catalogue knows about one passage: since when it applies, the defined terms its
+    text uses, what it refers to and what refers to it (`kb show DOC LOCATOR`, the Read page)."""
+
+    passage_id: str
+    applies_from: str = ""  # ISO date, "" when unknown
+    applies_from_basis: str = ""  # "Article 113(a)"
+    status: str = ""  # on `as_of`: "applies", "not yet applicable", "revoked", "replaced"; "" unknown
+    as_of: str = ""
+    definitions: list[FactLink] = field(default_factory=list)
+    refers_to: list[FactLink] = field(default_factory=list)
+    referred_by: list[FactLink] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"passage_id": self.passage_id, "applies_from": self.applies_from,
+                "applies_from_basis": self.applies_from_basis, "status": self.status, "as_of": self.as_of,
+                **{name: [link.to_json() for link in getattr(self, name)]
+                   for name in ("definitions", "refers_to", "referred_by")}}
