@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.parse import PARSERS as PARSER_MODULES
@@ -31,11 +32,23 @@ from kb.llm import BACKENDS, LanguageModel
 from kb.reading import Part, Place, part_at
 from kb.search import MAX_K, SearchFilters, SearchResults
 from kb.store import Store
-from kb.types import AddResult, Answer, Document, EventHandler, IngestReport, Passage, matches_locator, vector_id
+from kb.types import (
+    AddResult,
+    Answer,
+    ApplicationDate,
+    CrossReference,
+    Definition,
+    Document,
+    EventHandler,
+    IngestReport,
+    Passage,
+    matches_locator,
+    vector_id,
+)
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
-           "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "Place", "SearchFilters",
+           "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts", "Place", "SearchFilters",
            "SearchResults", "change_access", "checked_date", "checked_question", "is_url", "load_embedder",
            "matches_locator", "part_at", "token_matches"]
 
@@ -46,6 +59,17 @@ def load_embedder(**overrides) -> Embedder:
     """The embedding model these settings name, loaded now: one to share between knowledge bases
     (`KnowledgeBase.open(..., embedder=...)` in tests and benchmarks)."""
     return Embedder(load_settings(**overrides))
+
+
+@dataclass
+class PassageFacts:
+    """What the catalogue knows about one live passage (`KnowledgeBase.passage_facts`)."""
+
+    applies_from: ApplicationDate | None = None  # since when its provision applies, None unknown
+    terms: list[Definition] = field(default_factory=list)  # defined terms its text uses (own document)
+    refers_to: list[CrossReference] = field(default_factory=list)
+    referred_by: list[CrossReference] = field(default_factory=list)
+    passages: dict[str, Passage] = field(default_factory=dict)  # the live passages the above name, by id
 
 
 class KnowledgeBase:
@@ -149,6 +173,25 @@ class KnowledgeBase:
         return [(by_vector_id[recital], by_vector_id[provision])
                 for recital, provision in catalogue.explained_provisions(list(by_vector_id)).items()
                 if provision in by_vector_id]
+
+    def passage_facts(self, passage_id: str) -> PassageFacts:
+        """A live passage's date of application, the defined terms it uses, what it refers to and
+        what refers to it, with the passages they land on (to link to them)."""
+        from kb.compose_terms import terms_in
+
+        catalogue = self._store.catalogue
+        facts = catalogue.facts
+        passage = catalogue.passages_by_id([passage_id]).get(passage_id)
+        if passage is None:
+            raise NotFoundError(f"no passage with id '{passage_id}'")
+        index = facts.defined_terms([passage.doc_id])
+        terms = [definition for key in terms_in(passage.text, set(index))
+                 for definition in index[key][:1] if definition.passage_id != passage_id]
+        found = PassageFacts(facts.applies_from([passage_id]).get(passage_id), terms,
+                             facts.refers_to(passage_id), facts.referred_by(passage_id))
+        named = [d.passage_id for d in terms] + [r.target_passage_id for r in found.refers_to if r.target_passage_id]
+        found.passages = catalogue.passages_by_id(list(dict.fromkeys(named + [r.passage_id for r in found.referred_by])))
+        return found
 
     def locate(self, reference: str) -> Place:
         """The provision a reference names ("Art. 22 GDPR", "Recital 47 AI Act")."""

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app import app, ask, open_read, own_home  # noqa: F401 - fixtures and helpers
+from kb.api import KnowledgeBase
+from tests.test_app import app, open_read, own_home  # noqa: F401 - fixtures and helpers
 
 
 def plain(markdown: str) -> str:
@@ -69,3 +70,46 @@ def test_the_answer_lists_the_definitions_it_uses_with_links(app):  # noqa: F811
     assert "‘widget’ means a device" in shown
     links = [link.proto.query_string for link in at.page_link]
     assert any("doc=widget-act" in q and "locator=Article+2" in q for q in links)
+
+
+# Read ------------------------------------------------------------------------------------------
+
+def read_links(at: AppTest) -> dict[str, str]:
+    """Label -> query string of the links to Read on the page."""
+    return {plain(link.label): link.proto.query_string for link in at.page_link}
+
+
+def test_read_shows_the_terms_a_provision_uses_linked_to_their_definition(app, dated_home):  # noqa: F811
+    at = open_read(app(dated_home), doc="widget-act", locator="Article 3")
+    assert not at.exception and not at.error
+    shown = texts(at)
+    assert "Applies from 2099-08-02 (Article 9)" in shown
+    assert "**Defined terms used**" in shown
+    links = read_links(at)
+    assert links["‘widget’, defined in Article 2"] == "doc=widget-act&locator=Article+2"
+    # Article 9 does not exist in the Widget Act: the reference is shown, not linked.
+    assert "**Refers to**" in shown and "Article 9 (not in the knowledge base)" in shown
+
+
+def test_read_links_a_reference_to_an_act_outside_the_corpus_to_its_official_text(app):  # noqa: F811
+    at = open_read(app(), doc="widget-act", locator="Recital 2")
+    assert not at.exception and not at.error
+    outside = [m.value for m in at.markdown if "not in the knowledge base" in m.value]
+    assert outside and "https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:32098L0007" in outside[0]
+
+
+def test_read_links_the_passages_of_other_documents_that_refer_to_a_provision(app, own_home, embedder):  # noqa: F811
+    guidance = own_home / "widget-guidance.md"
+    guidance.write_text("# Widget guidance\n\n## Kitchens\n\nArticle 3 of Regulation (EU) 2099/1 applies to "
+                        "every kitchen widget sold to restaurants.\n", encoding="utf-8")
+    with KnowledgeBase.open(own_home, embedder=embedder, sources_file=own_home / "sources.toml") as kb:
+        kb.add(str(guidance), doc_id="widget-guidance", doc_type="guidelines")
+    at = open_read(app(own_home), doc="widget-act", locator="Article 3")
+    assert not at.exception and not at.error
+    assert "**Referred to by**" in texts(at)
+    by = {label: query for label, query in read_links(at).items() if label.startswith("widget-guidance")}
+    assert list(by.values()) == ["doc=widget-guidance&locator=Widget+guidance"]
+    # and from there, the reference leads back to the Widget Act
+    at = open_read(app(own_home), doc="widget-guidance", locator="Widget guidance")
+    assert read_links(at)["Article 3 of Regulation (EU) 2099/1 → widget-act, Article 3"] == (
+        "doc=widget-act&locator=Article+3")
