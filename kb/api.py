@@ -48,7 +48,7 @@ from kb.types import (
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
-           "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts", "Place", "SearchFilters",
+           "ApplicationStage", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts", "Place", "SearchFilters",
            "SearchResults", "change_access", "checked_date", "checked_question", "is_url", "load_embedder",
            "matches_locator", "part_at", "token_matches"]
 
@@ -70,6 +70,17 @@ class PassageFacts:
     refers_to: list[CrossReference] = field(default_factory=list)
     referred_by: list[CrossReference] = field(default_factory=list)
     passages: dict[str, Passage] = field(default_factory=dict)  # the live passages the above name, by id
+
+
+@dataclass(frozen=True)
+class ApplicationStage:
+    """From one day on, this many of a document's passages apply, by one clause
+    (the AI Act's Article 113(a) on 2 February 2025)."""
+
+    doc_id: str
+    applies_from: str  # ISO date
+    basis: str
+    passages: int
 
 
 class KnowledgeBase:
@@ -192,6 +203,19 @@ class KnowledgeBase:
         named = [d.passage_id for d in terms] + [r.target_passage_id for r in found.refers_to if r.target_passage_id]
         found.passages = catalogue.passages_by_id(list(dict.fromkeys(named + [r.passage_id for r in found.referred_by])))
         return found
+
+    def application_stages(self) -> list[ApplicationStage]:
+        """When each live document's provisions apply: one stage per (date, clause), by document
+        and date; documents without dates of application have none."""
+        stages: list[ApplicationStage] = []
+        for document in self.documents():
+            ids = [passage.passage_id for passage in self.passages(document.doc_id)]
+            counts: dict[tuple[str, str], int] = {}
+            for dated in self._store.catalogue.facts.applies_from(ids).values():
+                key = (dated.applies_from, dated.basis)
+                counts[key] = counts.get(key, 0) + 1
+            stages += [ApplicationStage(document.doc_id, day, basis, n) for (day, basis), n in sorted(counts.items())]
+        return stages
 
     def locate(self, reference: str) -> Place:
         """The provision a reference names ("Art. 22 GDPR", "Recital 47 AI Act")."""

@@ -113,3 +113,30 @@ def test_read_links_the_passages_of_other_documents_that_refer_to_a_provision(ap
     at = open_read(app(own_home), doc="widget-guidance", locator="Widget guidance")
     assert read_links(at)["Article 3 of Regulation (EU) 2099/1 → widget-act, Article 3"] == (
         "doc=widget-act&locator=Article+3")
+
+
+# Overview --------------------------------------------------------------------------------------
+
+def test_overview_draws_when_each_documents_provisions_apply(app, dated_home):  # noqa: F811
+    with sqlite3.connect(dated_home / "catalogue.sqlite3") as db:
+        db.execute("UPDATE documents SET status='revoked', status_date='2024-06-01', "
+                   "status_note='withdrawn by the publisher' WHERE doc_id='drones'")
+    at = app(dated_home).run()
+    at.switch_page("ui/overview.py").run()
+    assert not at.exception and not at.error
+    assert "When the provisions apply" in [s.value for s in at.subheader]
+    charts = [chart.proto for chart in at.get("vega_lite_chart")]
+    assert any('"point"' in chart.spec for chart in charts)  # the timeline, not a bar chart
+    table = at.dataframe[-1].value
+    rows = {(r.doc_id, str(r.date), r.event): r for r in table.itertuples()}
+    widget = rows[("widget-act", "2099-08-02", "applies from")]
+    assert widget.basis == "Article 9" and widget.passages > 1
+    assert rows[("drones", "2024-06-01", "revoked")].basis == "withdrawn by the publisher"
+    assert len(table) == 2
+
+
+def test_overview_says_so_when_no_dates_are_known(app):  # noqa: F811
+    at = app().run()
+    at.switch_page("ui/overview.py").run()
+    assert not at.exception and not at.error
+    assert "No dates of application are known for these documents." in [c.value for c in at.caption]
