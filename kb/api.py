@@ -48,9 +48,9 @@ from kb.types import (
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
-           "ApplicationStage", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts", "Place", "SearchFilters",
-           "SearchResults", "change_access", "checked_date", "checked_question", "is_url", "load_embedder",
-           "matches_locator", "part_at", "token_matches"]
+           "ApplicationStage", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts",
+           "Place", "SearchFilters", "SearchResults", "change_access", "checked_date", "checked_question",
+           "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 
@@ -200,8 +200,9 @@ class KnowledgeBase:
                  for definition in index[key][:1] if definition.passage_id != passage_id]
         found = PassageFacts(facts.applies_from([passage_id]).get(passage_id), terms,
                              facts.refers_to(passage_id), facts.referred_by(passage_id))
-        named = [d.passage_id for d in terms] + [r.target_passage_id for r in found.refers_to if r.target_passage_id]
-        found.passages = catalogue.passages_by_id(list(dict.fromkeys(named + [r.passage_id for r in found.referred_by])))
+        named = ([d.passage_id for d in terms] + [r.target_passage_id for r in found.refers_to]
+                 + [r.passage_id for r in found.referred_by])
+        found.passages = catalogue.passages_by_id([pid for pid in dict.fromkeys(named) if pid])
         return found
 
     def application_stages(self) -> list[ApplicationStage]:
@@ -214,7 +215,8 @@ class KnowledgeBase:
             for dated in self._store.catalogue.facts.applies_from(ids).values():
                 key = (dated.applies_from, dated.basis)
                 counts[key] = counts.get(key, 0) + 1
-            stages += [ApplicationStage(document.doc_id, day, basis, n) for (day, basis), n in sorted(counts.items())]
+            stages += [ApplicationStage(document.doc_id, day, basis, n)
+                       for (day, basis), n in sorted(counts.items())]
         return stages
 
     def locate(self, reference: str) -> Place:
