@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.parse import PARSERS as PARSER_MODULES
@@ -34,6 +35,9 @@ from kb.store import Store
 from kb.types import (
     AddResult,
     Answer,
+    ApplicationDate,
+    CrossReference,
+    Definition,
     Document,
     EventHandler,
     FactLink,
@@ -46,9 +50,9 @@ from kb.types import (
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
-           "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "Place", "SearchFilters",
-           "SearchResults", "change_access", "checked_date", "checked_question", "is_url", "load_embedder",
-           "matches_locator", "part_at", "token_matches"]
+           "ApplicationStage", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts", "PassageLinks",
+           "Place", "SearchFilters", "SearchResults", "change_access", "checked_date", "checked_question",
+           "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 
@@ -57,6 +61,29 @@ def load_embedder(**overrides) -> Embedder:
     """The embedding model these settings name, loaded now: one to share between knowledge bases
     (`KnowledgeBase.open(..., embedder=...)` in tests and benchmarks)."""
     return Embedder(load_settings(**overrides))
+
+
+@dataclass
+class PassageLinks:
+    """What the catalogue knows about one live passage, with the passages it names, for the Read
+    page's links (`KnowledgeBase.passage_facts`; `facts_of` gives the CLI's dated summary)."""
+
+    applies_from: ApplicationDate | None = None  # since when its provision applies, None unknown
+    terms: list[Definition] = field(default_factory=list)  # defined terms its text uses (own document)
+    refers_to: list[CrossReference] = field(default_factory=list)
+    referred_by: list[CrossReference] = field(default_factory=list)
+    passages: dict[str, Passage] = field(default_factory=dict)  # the live passages the above name, by id
+
+
+@dataclass(frozen=True)
+class ApplicationStage:
+    """From one day on, this many of a document's passages apply, by one clause
+    (the AI Act's Article 113(a) on 2 February 2025)."""
+
+    doc_id: str
+    applies_from: str  # ISO date
+    basis: str
+    passages: int
 
 
 class KnowledgeBase:
@@ -195,6 +222,40 @@ class KnowledgeBase:
             definitions=[link(d.term, d.passage_id, d.locator) for d in used],
             refers_to=[link(r.words, r.target_passage_id, r.target_locator, r.external_url) for r in refers],
             referred_by=list(dict.fromkeys(link(r.words, r.passage_id) for r in referring)))
+
+    def passage_facts(self, passage_id: str) -> PassageLinks:
+        """A live passage's date of application, the defined terms it uses, what it refers to and
+        what refers to it, with the passages they land on (to link to them)."""
+        from kb.compose_terms import terms_in
+
+        catalogue = self._store.catalogue
+        facts = catalogue.facts
+        passage = catalogue.passages_by_id([passage_id]).get(passage_id)
+        if passage is None:
+            raise NotFoundError(f"no passage with id '{passage_id}'")
+        index = facts.defined_terms([passage.doc_id])
+        terms = [definition for key in terms_in(passage.text, set(index))
+                 for definition in index[key][:1] if definition.passage_id != passage_id]
+        found = PassageLinks(facts.applies_from([passage_id]).get(passage_id), terms,
+                             facts.refers_to(passage_id), facts.referred_by(passage_id))
+        named = ([d.passage_id for d in terms] + [r.target_passage_id for r in found.refers_to]
+                 + [r.passage_id for r in found.referred_by])
+        found.passages = catalogue.passages_by_id([pid for pid in dict.fromkeys(named) if pid])
+        return found
+
+    def application_stages(self) -> list[ApplicationStage]:
+        """When each live document's provisions apply: one stage per (date, clause), by document
+        and date; documents without dates of application have none."""
+        stages: list[ApplicationStage] = []
+        for document in self.documents():
+            ids = [passage.passage_id for passage in self.passages(document.doc_id)]
+            counts: dict[tuple[str, str], int] = {}
+            for dated in self._store.catalogue.facts.applies_from(ids).values():
+                key = (dated.applies_from, dated.basis)
+                counts[key] = counts.get(key, 0) + 1
+            stages += [ApplicationStage(document.doc_id, day, basis, n)
+                       for (day, basis), n in sorted(counts.items())]
+        return stages
 
     def locate(self, reference: str) -> Place:
         """The provision a reference names ("Art. 22 GDPR", "Recital 47 AI Act")."""

@@ -228,8 +228,8 @@ def test_overview_draws_the_corpus_charts(app):
     assert not at.exception
     assert [metric.value for metric in at.metric][:1] == ["3"]
     assert [h.value for h in at.subheader] == ["By jurisdiction", "By year", "By type", "By issuer",
-                                               "Passages per document"]
-    assert len(at.get("vega_lite_chart")) == 5
+                                               "Passages per document", "When the provisions apply"]
+    assert len(at.get("vega_lite_chart")) == 5  # no dates of application in this store: no timeline
 
 
 def test_a_settings_error_is_shown_with_the_cli_message(app, small_home):

@@ -68,6 +68,7 @@ def test_search_batch_jsonl_ids_in_markdown_and_csv(home, tmp_path):
     assert [row["locator"] for row in rows] == [r["hits"][0]["locator"] for r in as_json]
 
 
+@pytest.mark.slow  # which passage answers is a claim about the real model, not the hashing stand-in
 def test_ask_batch_extractive_gives_cited_answers_as_jsonl_markdown_and_csv(home, tmp_path):
     questions = write(tmp_path / "q.jsonl",
                       '{"id": "a1", "question": "Which widget practices are prohibited?"}\n'

@@ -1,6 +1,8 @@
 """Ask: a chat whose answers stream sentence by sentence, each sentence checked against the
 passage it cites; citations as cards with the quote marked inside its passage."""
 
+from datetime import date
+
 import streamlit as st
 
 from kb.api import BACKENDS, SearchFilters
@@ -28,6 +30,10 @@ with st.sidebar:
     doc_ids = st.multiselect("Only these documents", list(documents), format_func=document_label(documents))
     jurisdictions = sorted({doc.jurisdiction for doc in documents.values() if doc.jurisdiction})
     jurisdiction = st.selectbox("Jurisdiction", [""] + jurisdictions, format_func=lambda v: v or "any")
+    # The answer states the law of this day: a provision that applies only later is flagged.
+    picked_day = st.date_input("Law as it stood on", value=date.today(), min_value=date(1950, 1, 1),
+                          max_value=date(2100, 12, 31), format="YYYY-MM-DD")
+    as_of = picked_day if isinstance(picked_day, date) else date.today()  # cleared: today
     if st.button("Clear the conversation", icon=":material/delete_sweep:"):
         st.session_state.chat = []
 
@@ -49,28 +55,60 @@ def marked_passage(citation: Citation) -> str:
     return f"{as_text(text[:start])}:orange-background[{as_text(text[start:end])}]{as_text(text[end:])}"
 
 
-def citation_card(citation: Citation) -> None:
+def applies_line(citation: Citation, as_of: str) -> str:
+    """Since when the cited provision applies, or that it did not yet on the answer's date
+    ("" when the catalogue knows no date for it)."""
+    if not citation.applies_from:
+        return ""
+    basis = f" ({citation.applies_from_basis})" if citation.applies_from_basis else ""
+    if citation.status == "not yet applicable":
+        return f"Not yet applicable on {as_of} (applies from {citation.applies_from}{basis})"
+    return f"Applies from {citation.applies_from}{basis}"
+
+
+def citation_card(citation: Citation, as_of: str) -> None:
     passage = citation.passage
     with st.container(border=True):
         st.markdown(f"**{as_text(f'[{citation.n}] {citation.reference()}')}**")
         status_warning(passage.status_label, passage.metadata.get("status_note", ""))
+        if line := applies_line(citation, as_of):
+            if citation.status == "not yet applicable":
+                st.warning(as_text(line), icon=":material/event_upcoming:")
+            else:
+                st.caption(as_text(line))
         st.markdown(marked_passage(citation))
         line = f"{citation.reference()}, {passage.url}" if web_link(passage.url) else citation.reference()
         st.code(line, language=None, wrap_lines=True)  # the copy button gives a pasteable citation
         place_links(passage)
 
 
+def fact_cards(title: str, citations: list[Citation]) -> None:
+    """Definitions or related provisions of an answer, each a short card linking to its place."""
+    if not citations:
+        return
+    st.markdown(f"**{title}**")
+    for citation in citations:
+        passage = citation.passage
+        with st.container(border=True):
+            st.markdown(f"**{as_text(citation.reference())}**")
+            st.markdown(as_text(citation.quote or passage.text))
+            place_links(passage)
+
+
 def show_details(answer: Answer) -> None:
-    """Mode, citations, see-also passages and dropped sentences under an answer."""
+    """Mode, date, citations, definitions, related provisions and dropped sentences under an answer."""
     label, icon = MODES[answer.mode]
     seconds = answer.timings_ms.get("total", 0) / 1000
-    st.caption(f"{label} · {answer.backend} · {seconds:.1f} s")
+    as_of = f" · law as it stood on {answer.as_of}" if answer.as_of else ""
+    st.caption(f"{label} · {answer.backend} · {seconds:.1f} s{as_of}")
     if answer.mode == "abstained":
         st.markdown("**See also**")
         for hit in answer.see_also:
             passage_card(hit.passage, f"{hit.passage.locator} — {hit.passage.title}")
     for citation in answer.citations:
-        citation_card(citation)
+        citation_card(citation, answer.as_of)
+    fact_cards("Definitions of the terms used", answer.definitions)
+    fact_cards("Related provisions", answer.related)
     if answer.dropped_sentences:
         with st.expander(f"{len(answer.dropped_sentences)} sentence(s) dropped: no passage supports them",
                          icon=":material/content_cut:"):
@@ -98,7 +136,8 @@ if question:
     with st.chat_message("assistant"), errors_shown():
         with st.spinner("Finding passages (the first question also loads the models)…"):
             filters = SearchFilters(doc_ids=tuple(doc_ids), jurisdiction=jurisdiction)
-            stream = with_models(kb).ask_stream(question, backend=backend, filters=filters)
+            stream = with_models(kb).ask_stream(question, backend=backend, filters=filters,
+                                                      as_of=as_of.isoformat())
             pieces = iter(stream)
             first = next(pieces, "")  # retrieval, and the first sentence that passed its check
 

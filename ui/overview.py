@@ -1,12 +1,14 @@
-"""Overview: the corpus in charts: documents by jurisdiction, issuer, type and year, and
-passages per document."""
+"""Overview: the corpus in charts: documents by jurisdiction, issuer, type and year, passages
+per document, and a timeline of when each document's provisions apply (or stopped applying)."""
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from ui.common import open_kb
 
-documents = pd.DataFrame([document.to_json() for document in open_kb().documents()])
+kb = open_kb()
+documents = pd.DataFrame([document.to_json() for document in kb.documents()])
 
 st.title("Overview")
 if documents.empty:
@@ -37,3 +39,30 @@ count_chart(second, "issuer", "By issuer", horizontal=True)  # issuers have long
 st.subheader("Passages per document")
 st.bar_chart(documents[["doc_id", "passages"]], x="doc_id", y="passages", horizontal=True,
              x_label="passages", y_label="", sort="-passages")
+
+
+def timeline() -> pd.DataFrame:
+    """One row per event: provisions starting to apply (by clause), a document revoked or replaced."""
+    rows = [{"doc_id": stage.doc_id, "date": stage.applies_from, "event": "applies from",
+             "basis": stage.basis, "passages": stage.passages} for stage in kb.application_stages()]
+    for document in kb.documents():
+        if document.status and document.status_date:
+            rows.append({"doc_id": document.doc_id, "date": document.status_date, "event": document.status,
+                         "basis": document.status_note or document.status_label, "passages": document.passages})
+    return pd.DataFrame(rows, columns=["doc_id", "date", "event", "basis", "passages"])
+
+
+st.subheader("When the provisions apply")
+events = timeline()
+if events.empty:
+    st.caption("No dates of application are known for these documents.")
+else:
+    events["date"] = pd.to_datetime(events["date"])
+    chart = alt.Chart(events).mark_point(filled=True).encode(
+        x=alt.X("date:T", title=""), y=alt.Y("doc_id:N", title=""),
+        color=alt.Color("event:N", title=""), size=alt.Size("passages:Q", title="passages"),
+        tooltip=["doc_id", alt.Tooltip("date:T", format="%d %B %Y"), "event", "basis", "passages"])
+    rules = alt.Chart(events).mark_rule(opacity=0.3).encode(x="min(date):T", x2="max(date):T", y="doc_id:N")
+    st.altair_chart(rules + chart, width="stretch")
+    st.dataframe(events.assign(date=events["date"].dt.date).sort_values(["date", "doc_id"]), hide_index=True,
+                 column_config={"date": st.column_config.DateColumn("date", format="YYYY-MM-DD")})

@@ -6,8 +6,19 @@ link here and a reader can share what they are looking at.
 
 import streamlit as st
 
-from kb.api import matches_locator, part_at
-from ui.common import as_text, document_label, documents_by_id, errors_shown, open_kb, status_warning, web_link
+from kb.api import PassageLinks, matches_locator, part_at
+from kb.types import CrossReference, Passage
+from ui.common import (
+    READ_PAGE,
+    as_text,
+    document_label,
+    documents_by_id,
+    errors_shown,
+    open_kb,
+    read_params,
+    status_warning,
+    web_link,
+)
 
 kb = open_kb()
 documents = documents_by_id(kb)
@@ -23,6 +34,45 @@ def go(doc_id: str, locator: str = "", part: int | None = None) -> None:
     below read their defaults from it."""
     params = {"doc": doc_id, "locator": locator, "part": "" if part is None else str(part)}
     st.query_params.from_dict({key: value for key, value in params.items() if value})
+
+
+def read_link(passage: Passage, label: str) -> None:
+    st.page_link(READ_PAGE, label=label, icon=":material/arrow_outward:", query_params=read_params(passage))
+
+
+def reference_link(reference: CrossReference, passage_id: str, facts: PassageLinks, words: str) -> None:
+    """A cross-reference as a link: to the Read page where the knowledge base holds the passage,
+    else to the act's official text, else as words."""
+    target = facts.passages.get(passage_id)
+    if target is not None:
+        read_link(target, f"{words} → {target.doc_id}, {target.locator}")
+    elif web_link(reference.external_url):
+        st.markdown(f"[{as_text(words)}]({reference.external_url}) (not in the knowledge base)")
+    else:
+        st.caption(as_text(f"{words} (not in the knowledge base)"))
+
+
+def show_facts(passage: Passage) -> None:
+    """Since when the passage applies, the defined terms it uses, what it refers to and what
+    refers to it, each linked to its place."""
+    facts = kb.passage_facts(passage.passage_id)
+    if facts.applies_from:
+        st.caption(as_text(f"Applies from {facts.applies_from.applies_from} ({facts.applies_from.basis})"))
+    if facts.terms:
+        st.markdown("**Defined terms used**")
+        for definition in facts.terms:
+            if defining := facts.passages.get(definition.passage_id):
+                read_link(defining, f"‘{definition.term}’, defined in {definition.locator}")
+    if facts.refers_to:
+        st.markdown("**Refers to**")
+        for reference in facts.refers_to:
+            reference_link(reference, reference.target_passage_id, facts, reference.words)
+    if facts.referred_by:
+        st.markdown("**Referred to by**")
+        for reference in facts.referred_by:
+            source = facts.passages.get(reference.passage_id)
+            if source is not None:
+                read_link(source, f"{source.doc_id}, {source.locator}: “{reference.words}”")
 
 
 ids = list(documents)
@@ -80,6 +130,8 @@ with errors_shown():
             st.markdown(as_text(passage.text))
             if marked and web_link(passage.url):
                 st.link_button("Official text", passage.url, icon=":material/open_in_new:")
+            if marked:
+                show_facts(passage)
 
     previous, _, following = st.columns([1, 3, 1])
     if index > 0 and previous.button("Previous part", icon=":material/arrow_back:"):
