@@ -23,7 +23,7 @@ from kb.keyword import tokenize
 from kb.references import document_mentions, find_references, parent_locators
 from kb.search_links import with_links
 from kb.store import Store
-from kb.types import Hit, Passage, matches_locator  # noqa: F401 - matches_locator: re-exported, its rule lives in kb.types
+from kb.types import Hit, Passage, document_of_vector, matches_locator  # noqa: F401 - matches_locator: re-exported, its rule lives in kb.types
 
 MAX_K = 100
 MAX_PROVISION_PASSAGES = 10
@@ -109,6 +109,8 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     scores = with_explained_provisions(store, scores)
     scores = with_links(store, scores)  # the act provisions guidance cites; footnotes lowered
     scores = with_named_documents(store, scores, named_documents(query, documents, names))
+    if allowed is not None:  # what the steps above brought in from other documents obeys the filters too
+        scores = {vector_id: score for vector_id, score in scores.items() if document_of_vector(vector_id) in allowed}
     pinned, found = referenced_passages(store, query, aliases, documents, allowed, scores)
     # Only live passages come back: a document switching versions meanwhile shows its old or
     # its new text, never both.

@@ -179,6 +179,11 @@ def vector_id(passage_id: str, version: str) -> str:
     return f"{passage_id}@{version}"
 
 
+def document_of_vector(vector_id: str) -> str:
+    """The doc_id a vector id belongs to (passage ids are `doc_id:…`; a doc_id holds no colon)."""
+    return vector_id.split(":", 1)[0]
+
+
 @dataclass
 class Hit:
     """One search result."""

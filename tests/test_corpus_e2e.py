@@ -97,8 +97,6 @@ def test_gdpr_structure_as_locators(in_home):
 GREW = "corpus grew to 26 documents: "
 
 
-@pytest.mark.xfail(strict=True, reason=GREW + "the Commission's prohibited-practices guidelines, which "
-                   "discuss this case at length, fill the top 5 and push the binding Article 5 out")
 def test_emotion_recognition_at_work_finds_article_5(in_searched):
     hits = json.loads(kb("search", "Can my employer use emotion recognition on me at work?",
                          "--json").stdout)

@@ -53,6 +53,13 @@ def test_the_provision_a_matching_guidance_passage_cites_comes_just_above_it(kb,
     assert linked[:2] == [article, "widget-guidance 1"]
 
 
+def test_a_cited_provision_is_not_brought_in_from_a_document_the_filters_leave_out(kb):
+    from kb.search import SearchFilters
+
+    only_guidance = places(kb.search(QUESTION, k=5, filters=SearchFilters(doc_ids=("widget-guidance",))))
+    assert only_guidance and all(place.startswith("widget-guidance ") for place in only_guidance)
+
+
 def test_a_section_heading_naming_a_provision_of_another_document_links_its_passages():
     names = {"AI Act": "eu-ai-act", "GDPR": "gdpr"}
 
