@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kb.sentences import split_document_sentences as split_sentences
-from kb.types import Passage, ParsedDocument, Section, Source
+from kb.types import ParsedDocument, Passage, Section, Source
 
 TokenCounter = Callable[[list[str]], list[int]]
 _LEAD_IN_MAX_CHARS = 300
@@ -51,7 +51,7 @@ class _Chunker:
         """Word-piece counts, each distinct text counted once."""
         missing = [text for text in dict.fromkeys(texts) if text not in self._token_memo]
         if missing:
-            self._token_memo.update(zip(missing, self.count_tokens(missing)))
+            self._token_memo.update(zip(missing, self.count_tokens(missing), strict=False))
         return [self._token_memo[text] for text in texts]
 
     def subtree_blocks(self, node: Section) -> list[str]:
@@ -119,7 +119,7 @@ class _Chunker:
         groups: list[list[str]] = []
         current: list[str] = []
         used = 0
-        for piece, size in zip(pieces, self.tokens(pieces)):
+        for piece, size in zip(pieces, self.tokens(pieces), strict=False):
             if current and used + size > self.max_tokens:
                 groups.append(current)
                 current, used = [], 0

@@ -58,7 +58,7 @@ def embed_inputs(embedder: Embedder, inputs: list[str], cache: EmbeddingCache | 
     fresh: dict[str, list[float]] = {}
     for start in range(0, len(missing), EMBED_BATCH):
         batch = missing[start:start + EMBED_BATCH]
-        fresh.update(zip(batch, embedder.embed(batch)))
+        fresh.update(zip(batch, embedder.embed(batch), strict=False))
         done += sum(pending[text] for text in batch)
         if on_progress:
             on_progress(done, len(inputs))

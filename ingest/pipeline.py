@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from ingest.chunk import chunk
@@ -170,9 +171,9 @@ def add_document(pipeline: Pipeline, target: str, **metadata: str) -> DocumentRe
     repeat = existing is not None and existing["origin"] == "user" and existing["sha256"] == fetched.sha256
     if doc_id in registry_ids or (existing is not None and not repeat):
         raise UsageError(f"a document with id '{doc_id}' already exists; choose another with --id")
+    given: dict[str, Any] = {key: value for key, value in metadata.items() if value}  # metadata fields only
     source = Source(id=doc_id, title=title, canonical_url=canonical_url, parser=parser,
-                    origin="user", fetch_url=target if is_url(target) else "",
-                    **{key: value for key, value in metadata.items() if value})
+                    origin="user", fetch_url=target if is_url(target) else "", **given)
     if local_copy is not None:
         kept = _keep_copy(local_copy, doc_id, settings)
         source = replace(source, path=str(kept), canonical_url=canonical_url or kept.as_uri())

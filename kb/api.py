@@ -50,7 +50,8 @@ from kb.types import (
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
-           "ApplicationStage", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts", "PassageLinks",
+           "ApplicationStage", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts",
+           "PassageLinks",
            "Place", "SearchFilters", "SearchResults", "change_access", "checked_date", "checked_question",
            "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
 

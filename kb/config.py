@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -202,7 +203,7 @@ def settings_file(home: Path | str | None) -> Path | None:
     return Path(config_file).expanduser() if config_file else None
 
 
-def save_settings(home: Path, values: dict[str, float | int | str | bool]) -> Path:
+def save_settings(home: Path, values: Mapping[str, float | int | str | bool]) -> Path:
     """Write settings into the data directory's settings file, keeping the keys already there;
     a data directory's own tuned weights then apply to every command run on it."""
     unknown = [name for name in values if name not in Settings.model_fields]

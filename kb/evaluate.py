@@ -147,7 +147,7 @@ def evaluate(store: Store, embedder: Embedder, questions: list[Question],
         unanswerable_flagged=flagged_unanswerable / (unanswerable or 1),
         answerable_flagged=flagged_answerable / answerable,
         latency_p50_ms=statistics.median(latencies),
-        latency_p95_ms=latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))],
+        latency_p95_ms=latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
         longest_hit_chars=longest, misses=misses)
 
 
@@ -229,7 +229,8 @@ def sweep_and_report(store: Store, embedder: Embedder, questions: list[Question]
                            "tried": report.tried, "written": str(written) if written else None}, indent=2)
     lines = ["keyword weight (meaning 1)   recall@5   MRR@10"]
     for row in [report.current, *report.tried]:
-        label = f"{row['keyword_weight']:g}" + (f" / meaning {row['dense_weight']:g}" if row["dense_weight"] != 1 else "")
+        meaning = f" / meaning {row['dense_weight']:g}" if row["dense_weight"] != 1 else ""
+        label = f"{row['keyword_weight']:g}" + meaning
         mark = "  (now)" if row is report.current else ""
         lines.append(f"{label:<28} {row['recall_at_5']:>8.3f} {row['mrr_at_10']:>8.3f}{mark}")
     lines.append(f"best: dense_weight {best['dense_weight']:g}, keyword_weight {best['keyword_weight']:g}; "

@@ -114,7 +114,7 @@ class KeywordIndex:
         with _lock:
             _, retriever, _ = self._load()
         vocabulary = retriever.vocab_dict if retriever is not None else {}
-        return [word for word, stems in zip(words, tokenize(words))
+        return [word for word, stems in zip(words, tokenize(words), strict=False)
                 if stems and not any(stem in vocabulary for stem in stems)]
 
     def scores(self, query: str, vector_ids: list[str]) -> dict[str, float]:
@@ -149,4 +149,4 @@ class KeywordIndex:
         k = min(k, len(vector_ids))
         documents, scores = retriever.retrieve(query_tokens, k=k, show_progress=False,
                                                weight_mask=mask)
-        return [(vector_ids[i], float(s)) for i, s in zip(documents[0], scores[0]) if s > 0]
+        return [(vector_ids[i], float(s)) for i, s in zip(documents[0], scores[0], strict=False) if s > 0]

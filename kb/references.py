@@ -264,7 +264,8 @@ def _locator(kind: str, number: str, parts: list[tuple[str, str]], name: str = "
     """The canonical locator: "Article 6(1)(a)", "Recital 47", "Annex I, Section A, point 1(a)",
     "Sec. 4.2(a)(i)", "paragraph 17", "Measure 1.3", "GOVERN 1.1"."""
     brackets = "".join(f"({label})" for _, label in parts)
-    simple = {"paragraph": f"paragraph {number.lstrip('0')}", "function": f"{name.upper()} {number}", "section": f"Section {number}{brackets}",
+    simple = {"paragraph": f"paragraph {number.lstrip('0')}", "function": f"{name.upper()} {number}",
+              "section": f"Section {number}{brackets}",
               "sec": f"Sec. {number}{brackets}", "appendix": f"Appendix {number.upper()}",
               "commitment": f"Commitment {number.lstrip('0')}", "measure": f"Measure {number}",
               "principle": f"Principle {number}", "recommendation": f"Recommendation {number}"}

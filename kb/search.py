@@ -62,7 +62,7 @@ class SearchFilters:
         return {doc["doc_id"] for doc in documents if self._passes(doc)}
 
     def _passes(self, doc: dict) -> bool:
-        def same(value: str, wanted: str) -> bool:
+        def same(value: str | None, wanted: str) -> bool:
             return not wanted or (value or "").casefold() == wanted.casefold()
 
         doc_date = doc.get("date") or ""
@@ -70,8 +70,8 @@ class SearchFilters:
                 and same(doc.get("jurisdiction"), self.jurisdiction)
                 and (not self.issuer or self.issuer.casefold() in (doc.get("issuer") or "").casefold())
                 and same(doc.get("doc_type"), self.doc_type)
-                and (not self.since or (doc_date and doc_date >= self.since))
-                and (not self.until or (doc_date and doc_date <= self.until)))
+                and (not self.since or bool(doc_date and doc_date >= self.since))
+                and (not self.until or bool(doc_date and doc_date <= self.until)))
 
 
 @dataclass
@@ -152,7 +152,7 @@ def fuse(rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: i
     """Reciprocal rank fusion, scaled so that first place in every ranking scores 1."""
     total = sum(weight / (rrf_k + 1) for weight in weights) or 1.0
     fused: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    for ranking, weight in zip(rankings, weights, strict=False):
         for rank, (vector_id, _) in enumerate(ranking, start=1):
             fused[vector_id] = fused.get(vector_id, 0.0) + weight / (rrf_k + rank) / total
     return fused
@@ -311,7 +311,7 @@ def referenced_passages(store: Store, query: str, aliases: dict[str, str], docum
     found: list[str] = []
     candidates = [doc["doc_id"] for doc in documents if allowed is None or doc["doc_id"] in allowed]
     for reference in references:
-        doc_ids = [reference.doc_id] if reference.doc_id in candidates else (
+        doc_ids = [reference.doc_id] if reference.doc_id is not None and reference.doc_id in candidates else (
             [] if reference.doc_id else candidates)
         matches = []
         for doc_id in doc_ids:

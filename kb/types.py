@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 Origin = Literal["registry", "user"]  # where a document's registration comes from
@@ -73,7 +73,7 @@ class Fetched:
                origin: FetchOrigin, filename: str = "") -> Fetched:
         """Fetched bytes stamped now, with their sha256."""
         return cls(content=content, url=url, final_url=final_url,
-                   fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
                    sha256=hashlib.sha256(content).hexdigest(), content_type=content_type,
                    origin=origin, filename=filename)
 

@@ -59,18 +59,19 @@ def prepare_evidence(hits: list[Hit], embedder: Embedder, extra_texts: Sequence[
     Clause vectors are taken from `cache` when ingest put them there; only the rest is encoded.
     """
     spans_per_hit = [evidence_clauses(hit.passage.text) for hit in hits]
-    clauses = [hit.passage.text[start:end] for hit, spans in zip(hits, spans_per_hit) for start, end in spans]
+    clauses = [hit.passage.text[start:end]
+               for hit, spans in zip(hits, spans_per_hit, strict=False) for start, end in spans]
     known = cache.get(embedder.model_name, clauses) if cache and clauses else {}
     missing = list(dict.fromkeys(list(extra_texts) + [text for text in clauses if text not in known]))
     # One short text (the question, when ingest embedded the clauses) is fastest on one thread.
     fresh = ({missing[0]: embedder.embed_query(missing[0])} if len(missing) == 1
-             else dict(zip(missing, embedder.embed(missing))) if missing else {})
+             else dict(zip(missing, embedder.embed(missing), strict=False)) if missing else {})
     texts = list(extra_texts) + clauses
     vectors = np.asarray([known.get(text) or fresh[text] for text in texts], dtype=np.float32)
     vectors = vectors.reshape(len(texts), -1)
     extra, offset = vectors[:len(extra_texts)], len(extra_texts)
     evidence = []
-    for n, (hit, spans) in enumerate(zip(hits, spans_per_hit), start=1):
+    for n, (hit, spans) in enumerate(zip(hits, spans_per_hit, strict=False), start=1):
         passage = hit.passage
         joined = " ".join(passage.text[start:end] for start, end in spans)
         words = content_words(" ".join([joined, passage.title, passage.locator, *passage.heading_path]))

@@ -7,8 +7,18 @@ import streamlit as st
 
 from kb.api import BACKENDS, SearchFilters
 from kb.types import Answer, Citation
-from ui.common import (as_text, document_label, documents_by_id, errors_shown, open_kb, passage_card,
-                       place_links, status_warning, web_link, with_models)
+from ui.common import (
+    as_text,
+    document_label,
+    documents_by_id,
+    errors_shown,
+    open_kb,
+    passage_card,
+    place_links,
+    status_warning,
+    web_link,
+    with_models,
+)
 
 MODES = {
     "generated": ("Written by the model; every sentence checked against its passage", ":material/verified:"),
@@ -97,7 +107,7 @@ def fact_cards(title: str, citations: list[Citation]) -> None:
 
 def show_details(answer: Answer) -> None:
     """Mode, date, citations, definitions, related provisions and dropped sentences under an answer."""
-    label, icon = MODES[answer.mode]
+    label, _icon = MODES[answer.mode]
     seconds = answer.timings_ms.get("total", 0) / 1000
     as_of = f" · law as it stood on {answer.as_of}" if answer.as_of else ""
     st.caption(f"{label} · {answer.backend} · {seconds:.1f} s{as_of}")

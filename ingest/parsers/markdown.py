@@ -13,7 +13,8 @@ from pathlib import PurePosixPath
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from ingest.parsers import html, text as plain_text
+from ingest.parsers import html
+from ingest.parsers import text as plain_text
 from ingest.parsers.clauses import is_numbered
 from ingest.parsers.common import OutlineBuilder, SlugRegistry, clean_lines, collapse, table_blocks
 from kb.errors import ParseError
@@ -113,7 +114,7 @@ class _Reader:
         soup = html.soup_of(markup)
         root = soup.body or soup
         html.prepare(root)
-        for event in html.html_events(root, lambda tag: tag.get("id", "")):
+        for event in html.html_events(root, lambda tag: str(tag.get("id") or "")):
             if event[0] == "heading":
                 self.heading(event[1], event[2], event[3])
             else:

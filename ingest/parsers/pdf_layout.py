@@ -142,14 +142,14 @@ def _read_line(row: list[dict]) -> Line | None:
     if not visible:
         return None
     pieces: list[str] = []
-    for previous, span in zip([None, *spans], spans):
+    for previous, span in zip([None, *spans], spans, strict=False):
         if previous is not None and span["bbox"][0] - previous["bbox"][2] > 0.15 * span["size"]:
             pieces.append(" ")
         pieces.append(clean_text(span["text"]))
     text = " ".join("".join(pieces).split())
     last, dominant = visible[-1], max(visible, key=lambda span: len(span["text"].strip()))
     gap = last["bbox"][0] - visible[-2]["bbox"][2] if len(visible) > 1 else 0
-    page_ref = bool(_PAGE_REF.match(last["text"].strip()) and gap > 2 * last["size"] or _DOT_LEADER.search(text))
+    page_ref = bool((_PAGE_REF.match(last["text"].strip()) and gap > 2 * last["size"]) or _DOT_LEADER.search(text))
     return Line(
         text=text,
         size=round(dominant["size"], 1),
@@ -231,7 +231,7 @@ def split_footnotes(pages: list[Page], body: float) -> None:
             line = flat[index][1]
             if line.size > body - 1.5 or not line.horizontal:
                 break
-            if line.note or _FOOTNOTE_START.match(line.text) and line.size <= body - 2:
+            if line.note or (_FOOTNOTE_START.match(line.text) and line.size <= body - 2):
                 start = index
         if start == len(flat):
             continue

@@ -147,7 +147,7 @@ def _roman_number(value: str) -> int:
         return -10
     digits = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
     total = 0
-    for char, after in zip(value, value[1:] + " "):
+    for char, after in zip(value, value[1:] + " ", strict=False):
         worth = digits[char]
         total += -worth if after != " " and digits[after] > worth else worth
     return total

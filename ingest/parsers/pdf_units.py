@@ -69,7 +69,7 @@ class UnitTree:
     def build(self, items: list[Item]) -> Section:
         """The tree of all items, footnotes last."""
         for self.position, item in enumerate(items):
-            if item.kind == "heading" or item.bold and numbered_section(item.text) or roman_heading(item.text):
+            if item.kind == "heading" or (item.bold and numbered_section(item.text)) or roman_heading(item.text):
                 self.heading(item)  # a numbered heading too long, or too plain, to be told by its type
             elif item.kind == "para":
                 self.paragraph(item.text, item.page)

@@ -116,7 +116,7 @@ def _is_heading(lines: list[str]) -> bool:
     words = line.split()
     if not 0 < len(words) <= 12 or len(line) > 100 or line.endswith((".", ",", ";", ":")):
         return False
-    if _LIST_ITEM.match(line) and not numbering_depth(line) or "://" in line:
+    if (_LIST_ITEM.match(line) and not numbering_depth(line)) or "://" in line:
         return False
     letters = [char for char in line if char.isalpha()]
     if len(letters) < 2:
