@@ -17,10 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.config import load_settings  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
-from kb.evaluate import evaluate, load_questions  # noqa: E402
-from kb.store import Store  # noqa: E402
+from kb.api import KnowledgeBase, load_embedder
+from kb.evaluate import load_questions
 
 
 def main() -> None:
@@ -31,10 +29,11 @@ def main() -> None:
     args = parser.parse_args()
     questions = load_questions(Path(args.questions))
     answerable = sum(q.answerable for q in questions)
-    embedder = Embedder(load_settings())
+    embedder = load_embedder()
     missed_by_weight = {}
     for weight in (float(w) for w in args.weights.split(",")):
-        report = evaluate(Store(load_settings(keyword_weight=weight)), embedder, questions)
+        with KnowledgeBase.open(embedder=embedder, keyword_weight=weight) as kb:
+            report = kb.evaluate(questions)
         missed = sorted(miss["id"] for miss in report.misses)
         missed_by_weight[weight] = set(missed)
         print(f"keyword weight {weight:<4}  recall@5 {report.recall_at_5:.3f}  MRR@10 {report.mrr_at_10:.3f}"

@@ -51,9 +51,8 @@ from kb.types import (
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
            "ApplicationStage", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts",
-           "PassageLinks",
-           "Place", "SearchFilters", "SearchResults", "change_access", "checked_date", "checked_question",
-           "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
+           "PassageLinks", "Place", "Question", "SearchFilters", "SearchResults", "change_access", "checked_date",
+           "checked_question", "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 
@@ -168,6 +167,10 @@ class KnowledgeBase:
         if not inside:
             raise NotFoundError(f"'{locator}' not found in {doc_id}; `kb show {doc_id}` lists its locators")
         return inside
+
+    def vector_count(self) -> int:
+        """How many vectors the vector store holds (one per live passage when all is well)."""
+        return self._store.vector_count()
 
     def locators(self, doc_id: str) -> list[str]:
         """The distinct locators of a document, in document order."""
@@ -311,6 +314,13 @@ class KnowledgeBase:
         if isinstance(questions, (str, Path)):
             questions = load_questions(Path(questions))
         return evaluate(self._store, self.embedder, list(questions), filters)
+
+    def gold_ranks(self, question: Question, filters: SearchFilters | None = None) -> dict:
+        """Where a question's first gold passage sits in each ranking before fusion, with its
+        meaning similarity (what `kb eval` prints for a miss)."""
+        from kb.evaluate import gold_ranks
+
+        return gold_ranks(self._store, self.embedder, question, filters)
 
     def sweep_fusion(self, questions: Path | Iterable[Question], filters: SearchFilters | None = None,
                      *, as_json: bool = False, write: bool = False) -> str:

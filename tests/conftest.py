@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
@@ -80,6 +81,20 @@ class CorpusHome(NamedTuple):
     report: dict[str, dict]  # DocumentResult as JSON, by doc_id
 
 
+def seed_embeddings(path: Path) -> None:
+    """Start from the embedding cache KB_TEST_EMBEDDING_CACHE names, if any: it is keyed by model
+    and text, so the stores are the same, only built in seconds instead of minutes."""
+    seed = os.environ.get("KB_TEST_EMBEDDING_CACHE")
+    if not seed or not Path(seed).is_file():
+        return
+    source, target = sqlite3.connect(f"file:{seed}?mode=ro", uri=True), sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
 @pytest.fixture(scope="session")
 def corpus_home_for(shared_corpus, tmp_path_factory, embedder):
     """`corpus_home_for("eu-ai-act", "gdpr")`: a data directory with just those registry documents
@@ -90,6 +105,7 @@ def corpus_home_for(shared_corpus, tmp_path_factory, embedder):
 
     built: dict[frozenset[str], CorpusHome] = {}
     embeddings = tmp_path_factory.mktemp("corpus-embeddings") / "embeddings.sqlite3"
+    seed_embeddings(embeddings)
 
     def build(*doc_ids: str) -> CorpusHome:
         key = frozenset(doc_ids)

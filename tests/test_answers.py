@@ -34,8 +34,7 @@ def ask_json(*args: str) -> dict:
 def assert_every_sentence_cites_a_supporting_passage(answer: dict, store_home) -> None:
     """The product's promise, checked from the outside: markers resolve, quotes are real text."""
     from kb.answers import answer_units
-    from kb.config import load_settings
-    from kb.store import Store
+    from kb.api import KnowledgeBase
 
     assert answer["mode"] in ("generated", "extractive")
     by_n = {c["n"]: c for c in answer["citations"]}
@@ -45,10 +44,10 @@ def assert_every_sentence_cites_a_supporting_passage(answer: dict, store_home) -
         numbers = [int(n) for n in MARKER.findall(sentence)]
         assert numbers, f"sentence without a citation: {sentence!r}"
         assert all(n in by_n for n in numbers), (sentence, list(by_n))
-    store = Store(load_settings(home=store_home))
+    with KnowledgeBase.open(store_home) as knowledge_base:
+        passages = {citation["doc_id"]: knowledge_base.passages(citation["doc_id"]) for citation in answer["citations"]}
     for citation in answer["citations"]:
-        passage = store.catalogue.passages(citation["doc_id"])
-        text = next(p.text for p in passage if p.passage_id == citation["passage_id"])
+        text = next(p.text for p in passages[citation["doc_id"]] if p.passage_id == citation["passage_id"])
         assert citation["quote"] and citation["quote"] in text
         assert citation["url"].startswith(("https://", "file://"))
         assert citation["reference"].endswith(citation["locator"])

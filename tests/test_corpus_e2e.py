@@ -13,6 +13,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from kb.api import KnowledgeBase
 from kb.cli import cli
 from tests.conftest import REPO
 
@@ -107,19 +108,17 @@ def test_emotion_recognition_at_work_finds_article_5(in_searched):
 
 @pytest.mark.parametrize("doc_ids", [SEARCHED, LICENCES], ids=["laws-and-pdfs", "licences"])
 def test_passages_fit_the_encoder_and_link_to_their_place(corpus_home_for, embedder, doc_ids):
-    from kb.config import load_settings
-    from kb.store import Store
-
-    store = Store(load_settings(home=corpus_home_for(*doc_ids).home))
-    for document in store.catalogue.documents():
-        passages = store.catalogue.passages(document["doc_id"])
-        assert len(passages) == document["passages"]
-        sizes = embedder.count_tokens([p.text for p in passages])
-        assert max(sizes) <= 256 - 2, document["doc_id"]
-        assert all(p.url.startswith(document["canonical_url"]) for p in passages)
-        if document["content_type"] == "application/pdf":
-            assert all(re.search(r"#page=\d+$", p.url) for p in passages), document["doc_id"]
-    assert store.vector_count() == sum(d["passages"] for d in store.catalogue.documents())
+    with KnowledgeBase.open(corpus_home_for(*doc_ids).home, embedder=embedder) as knowledge_base:
+        documents = knowledge_base.documents()
+        for document in documents:
+            passages = knowledge_base.passages(document.doc_id)
+            assert len(passages) == document.passages
+            sizes = embedder.count_tokens([p.text for p in passages])
+            assert max(sizes) <= 256 - 2, document.doc_id
+            assert all(p.url.startswith(document.canonical_url) for p in passages)
+            if document.content_type == "application/pdf":
+                assert all(re.search(r"#page=\d+$", p.url) for p in passages), document.doc_id
+        assert knowledge_base.vector_count() == sum(d.passages for d in documents)
 
 
 def test_list_json_reports_metadata_and_provenance(in_searched, manifest):
@@ -148,12 +147,8 @@ def test_second_ingest_does_no_work(in_home, shared_corpus):
 
 @pytest.fixture
 def library(in_searched, embedder):
-    from kb.config import load_settings
-    from kb.search import search
-    from kb.store import Store
-
-    store = Store(load_settings(home=in_searched))
-    return lambda query, **options: search(store, embedder, query, **options)
+    with KnowledgeBase.open(in_searched, embedder=embedder) as knowledge_base:
+        yield knowledge_base.search
 
 
 @pytest.mark.parametrize("query, doc_id, locator", [
@@ -175,17 +170,12 @@ def test_a_provision_named_without_document_is_ranked_across_documents(library):
     assert all(hit.passage.locator.startswith("Article 5") for hit in hits[:2])
 
 
-def test_a_named_document_is_preferred_over_a_close_passage_of_another(in_searched, embedder):
-    from kb.config import load_settings
-    from kb.search import search
-    from kb.store import Store
-
+def test_a_named_document_is_preferred_over_a_close_passage_of_another(library):
     query = "How does the OECD define an AI system?"
-    neutral = Store(load_settings(home=in_searched, other_document_weight=1.0))
-    preferring = Store(load_settings(home=in_searched))
     # Without the preference another document's definition (NIST's, the Commission's) comes first here.
-    assert search(neutral, embedder, query, k=3).hits[0].passage.doc_id != "oecd-ai-recommendation"
-    hits = search(preferring, embedder, query, k=3).hits
+    neutral = library(query, k=3, overrides={"other_document_weight": 1.0}).hits
+    assert neutral[0].passage.doc_id != "oecd-ai-recommendation"
+    hits = library(query, k=3).hits
     assert [hit.passage.doc_id for hit in hits] == ["oecd-ai-recommendation"] * 3
 
 
@@ -277,20 +267,18 @@ def test_kb_eval_shows_where_a_missed_gold_passage_sits_before_fusion(in_home, t
 
 
 def test_gold_ranks_finds_a_passage_asked_in_its_own_words(in_home, embedder):
-    from kb.config import load_settings
-    from kb.evaluate import Question, gold_ranks
-    from kb.store import Store
+    from kb.api import Question
 
     question = Question("t", "right to data portability: receive the personal data in a structured, "
                         "commonly used and machine-readable format and transmit those data to another "
                         "controller", "gdpr", ("Article 20",), True)
-    store = Store(load_settings(home=in_home))
-    ranks = gold_ranks(store, embedder, question)
+    with KnowledgeBase.open(in_home, embedder=embedder) as knowledge_base:
+        ranks = knowledge_base.gold_ranks(question)
+        # No word of this question is in Article 20, and its meaning is far from it.
+        unrelated = knowledge_base.gold_ranks(Question("egg", "How long should I boil an egg?", "gdpr",
+                                                       ("Article 20",), True))
     assert ranks["meaning_rank"] <= 3 and ranks["keyword_rank"] <= 3
     assert ranks["gold_similarity"] > 0.5
-    # No word of this question is in Article 20, and its meaning is far from it.
-    unrelated = gold_ranks(store, embedder, Question("egg", "How long should I boil an egg?", "gdpr",
-                                                     ("Article 20",), True))
     assert unrelated["keyword_rank"] is None
     assert unrelated["meaning_rank"] is None or unrelated["meaning_rank"] > 20
 
@@ -306,22 +294,16 @@ def test_licences_are_cut_along_their_numbered_clauses(in_licences):
 
 
 def test_go_to_a_provision_by_the_names_people_use(in_licences):
-    from kb.config import load_settings
-    from kb.reading import locate
-    from kb.store import Store
-
-    store = Store(load_settings(home=in_licences))
-    assert locate(store, "Section 2 of the Llama 3.1 licence").doc_id == "llama-3-1-community-license"
-    assert locate(store, "Section 1(b)(i) Llama 4 license").locator == "Section 1(b)(i)"
-    assert (locate(store, "Article 22 GDPR").doc_id, locate(store, "Article 22 GDPR").locator) == ("gdpr", "Article 22")
+    with KnowledgeBase.open(in_licences) as knowledge_base:
+        assert knowledge_base.locate("Section 2 of the Llama 3.1 licence").doc_id == "llama-3-1-community-license"
+        assert knowledge_base.locate("Section 1(b)(i) Llama 4 license").locator == "Section 1(b)(i)"
+        gdpr = knowledge_base.locate("Article 22 GDPR")
+    assert (gdpr.doc_id, gdpr.locator) == ("gdpr", "Article 22")
 
 
 def test_revoked_and_replaced_documents_say_so_in_the_catalogue(in_searched):
-    from kb.config import load_settings
-    from kb.store import Store
-
-    catalogue = Store(load_settings(home=in_searched)).catalogue
-    assert catalogue.document("us-eo-14110")["status"] == "revoked"
-    assert catalogue.document("omb-m-24-10")["replaced_by"] == "omb-m-25-21"
-    assert catalogue.passages("omb-m-24-10")[0].metadata["status"] == "replaced"
-    assert catalogue.document("omb-m-25-21")["status"] == ""
+    with KnowledgeBase.open(in_searched) as knowledge_base:
+        assert knowledge_base.document("us-eo-14110").status == "revoked"
+        assert knowledge_base.document("omb-m-24-10").replaced_by == "omb-m-25-21"
+        assert knowledge_base.passages("omb-m-24-10")[0].metadata["status"] == "replaced"
+        assert knowledge_base.document("omb-m-25-21").status == ""
