@@ -140,8 +140,9 @@ def test_server_down_is_a_one_line_error(settings, monkeypatch):
 def test_the_app_works_unchanged_on_a_chroma_server(chroma_server, embedder, tmp_path, monkeypatch):
     import os
 
-    import ui.common
     from streamlit.testing.v1 import AppTest
+
+    import ui.common
     from tests.conftest import REPO, build_store
 
     for name in [name for name in os.environ if name.startswith("KB_")]:

@@ -48,7 +48,7 @@ def mini(tmp_path, settings, monkeypatch):
     manifest = []
     for (name, text), (doc_id, url, media) in zip(files.items(), [
             ("drone-guide", "https://example.org/drones", "text/markdown"),
-            ("helmet-notes", "https://example.org/helmets", "text/plain")]):
+            ("helmet-notes", "https://example.org/helmets", "text/plain")], strict=False):
         (mirror / name).write_text(text, encoding="utf-8")
         manifest.append({"id": doc_id, "canonical_url": url, "file": name, "media_type": media,
                          "sha256": hashlib.sha256(text.encode()).hexdigest()})

@@ -22,8 +22,7 @@ from ingest.pipeline import Pipeline, add_document
 from kb.config import load_settings
 from kb.doctor import check
 from kb.store import Store
-from tests.reliability import (REPO, kb_command, kb_env, live_passages, run_kb, write_documents,
-                               write_mirror)
+from tests.reliability import REPO, kb_command, kb_env, live_passages, run_kb, write_documents, write_mirror
 
 pytestmark = pytest.mark.subprocess  # kb processes, killed mid-write
 

@@ -77,7 +77,7 @@ def test_orphan_vectors_are_found_and_deleted(store, embedder):
 def test_missing_vectors_are_re_embedded_from_the_catalogue_text(store, embedder):
     ids = store.catalogue.vector_ids("lift-safety-alpha")
     before = store.collection.get(ids=ids, include=["embeddings"])
-    original = dict(zip(before["ids"], before["embeddings"]))
+    original = dict(zip(before["ids"], before["embeddings"], strict=False))
     store.collection.delete(ids=ids[:2])
     code, report = doctor()
     assert code == 1 and problems(report) == ["missing-vectors"]
@@ -86,7 +86,7 @@ def test_missing_vectors_are_re_embedded_from_the_catalogue_text(store, embedder
     assert code == 0 and report["findings"][0]["repaired"]
     after = store.collection.get(ids=ids, include=["embeddings"])
     assert sorted(after["ids"]) == sorted(ids)
-    for vector_id, vector in zip(after["ids"], after["embeddings"]):
+    for vector_id, vector in zip(after["ids"], after["embeddings"], strict=False):
         assert np.allclose(vector, original[vector_id], atol=1e-5)  # exactly what ingest made
     hits = search(store, embedder, "how often must a lift be checked", k=1).hits
     assert hits[0].passage.doc_id == "lift-safety-alpha"

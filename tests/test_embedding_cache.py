@@ -50,7 +50,7 @@ def live_vectors(store: Store) -> dict[str, np.ndarray]:
     ids = store.catalogue.vector_ids("drones")
     got = store.collection.get(ids=ids, include=["embeddings"])
     return {vector_id.split("@")[0]: np.asarray(vector) for vector_id, vector in
-            zip(got["ids"], got["embeddings"])}
+            zip(got["ids"], got["embeddings"], strict=False)}
 
 
 def test_a_changed_paragraph_is_the_only_passage_embedded_again(settings, embedder, encoded):
@@ -102,5 +102,5 @@ def test_ingest_keeps_clause_vectors_so_an_answer_encodes_only_its_question(sett
     cached, _ = prepare_evidence(hits, embedder, [question], cache=cache)
     cache.close()
     fresh, _ = prepare_evidence(hits, embedder, [question])
-    for a, b in zip(cached, fresh):
+    for a, b in zip(cached, fresh, strict=False):
         assert a.clauses == b.clauses and np.allclose(a.vectors, b.vectors, atol=1e-5)

@@ -9,7 +9,8 @@ import time
 
 import pymupdf
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest.parse import PARSERS, parse
 from kb.errors import ParseError

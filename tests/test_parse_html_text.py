@@ -45,8 +45,8 @@ def test_page_title_and_heading_anchors(page):
         ("Definitions", "definitions"),
         ("1. Scope", "1-scope"),  # a slug that does not collide with id="scope"
     ]
-    definitions = [n for n in page.root.walk() if n.locator == "Definitions"][0]
-    risk_levels = [n for n in page.root.walk() if n.locator == "2. Risk levels"][0]
+    definitions = next(n for n in page.root.walk() if n.locator == "Definitions")
+    risk_levels = next(n for n in page.root.walk() if n.locator == "2. Risk levels")
     assert definitions in risk_levels.children
 
 
@@ -58,7 +58,7 @@ def test_page_furniture_scripts_and_forms_are_dropped(page):
 
 
 def test_paragraphs_lists_tables_and_definitions(page):
-    scope = [n for n in page.root.walk() if n.locator == "1. Scope"][0]
+    scope = next(n for n in page.root.walk() if n.locator == "1. Scope")
     assert scope.blocks[0] == ("The guidelines cover all automated decision systems. "
                                "They do not cover spreadsheets.")
     assert "including eligibility checks" in scope.blocks
@@ -106,7 +106,7 @@ def test_text_headings_and_joined_paragraphs():
           "non-discrimination safeguards."]),
         ("heading", "Annex A", "", ["Glossary of terms used in this strategy."]),
     ]
-    introduction = [n for n in document.root.walk() if n.locator == "1. Introduction"][0]
+    introduction = next(n for n in document.root.walk() if n.locator == "1. Introduction")
     assert [child.locator for child in introduction.children] == ["1.1 Scope"]
 
 

@@ -59,7 +59,5 @@ def test_remove_document_removes_vectors_and_catalogue_rows(settings, embedder):
 
 def test_second_writer_is_refused_with_a_clear_message(settings):
     first, second = Store(settings), Store(settings)
-    with first.writing():
-        with pytest.raises(StoreError, match="another kb command"):
-            with second.writing():
-                pass
+    with first.writing(), pytest.raises(StoreError, match="another kb command"), second.writing():
+        pass
