@@ -208,27 +208,23 @@ class Catalogue:
 
     def passages_by_vector_id(self, vector_ids: list[str]) -> dict[str, Passage]:
         """Live passages for vector-store ids; ids of replaced versions are simply absent."""
-        if not vector_ids:
+        return self._live_passages("vector_id", vector_ids)
+
+    def passages_by_id(self, passage_ids: list[str]) -> dict[str, Passage]:
+        """Live passages by passage id (the ids facts are kept under)."""
+        return self._live_passages("passage_id", passage_ids)
+
+    def _live_passages(self, key: str, ids: list[str]) -> dict[str, Passage]:
+        """Live passages whose `key` column ("vector_id" or "passage_id") is one of `ids`, by it."""
+        if not ids:
             return {}
-        marks = ",".join("?" * len(vector_ids))
+        marks = ",".join("?" * len(ids))
         rows = self.db.execute(
             f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
                    d.status, d.status_date, d.status_note, d.replaced_by
                 FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
-                WHERE p.vector_id IN ({marks})""", vector_ids).fetchall()
-        return {row["vector_id"]: _passage(row) for row in rows}
-
-    def passages_by_id(self, passage_ids: list[str]) -> dict[str, Passage]:
-        """Live passages by passage id (the ids facts are kept under)."""
-        if not passage_ids:
-            return {}
-        marks = ",".join("?" * len(passage_ids))
-        rows = self.db.execute(
-            f"""SELECT p.*, d.title, d.issuer, d.jurisdiction, d.doc_type, d.date, d.canonical_url,
-                       d.status, d.status_date, d.status_note, d.replaced_by
-                FROM passages p JOIN documents d ON d.doc_id = p.doc_id AND d.version = p.version
-                WHERE p.passage_id IN ({marks})""", passage_ids).fetchall()
-        return {row["passage_id"]: _passage(row) for row in rows}
+                WHERE p.{key} IN ({marks})""", ids).fetchall()
+        return {row[key]: _passage(row) for row in rows}
 
     def passages_inside(self, doc_id: str, locator: str) -> list[Passage]:
         """The live passages at or inside a locator, in document order ("Article 5(1)" and its points)."""
