@@ -165,3 +165,23 @@ def build_store(home: Path, embedder) -> Path:
 def small_home(tmp_path_factory, embedder) -> Path:
     """The small store, built once per session; tests that change it use a copy."""
     return build_store(tmp_path_factory.mktemp("app") / "kb-home", embedder)
+
+
+@pytest.fixture
+def use_home(embedder, monkeypatch):
+    """A function pointing KB_HOME and KB_SOURCES_FILE at a data directory, other KB_ settings
+    cleared, with every KnowledgeBase opened on the session's model (as `kb` and the app do)."""
+    from kb.api import KnowledgeBase
+
+    for name in [name for name in os.environ if name.startswith("KB_") and name != "KB_EMBED_BACKEND"]:
+        monkeypatch.delenv(name)
+    open_kb = KnowledgeBase.open.__func__
+    monkeypatch.setattr(KnowledgeBase, "open", classmethod(
+        lambda cls, home=None, **overrides: open_kb(cls, home, **{"embedder": embedder, **overrides})))
+
+    def use(home: Path) -> Path:
+        monkeypatch.setenv("KB_HOME", str(home))
+        monkeypatch.setenv("KB_SOURCES_FILE", str(home / "sources.toml"))
+        return home
+
+    return use

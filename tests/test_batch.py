@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -13,22 +12,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.api import KnowledgeBase
 from kb.cli import cli
 
 
 @pytest.fixture
-def home(small_home, tmp_path, embedder, monkeypatch) -> Path:
+def home(small_home, tmp_path, use_home) -> Path:
     """A copy of the small store as KB_HOME, opened with the session's model."""
-    copy = Path(shutil.copytree(small_home, tmp_path / "kb-home"))
-    for name in [name for name in os.environ if name.startswith("KB_") and name != "KB_EMBED_BACKEND"]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("KB_HOME", str(copy))
-    monkeypatch.setenv("KB_SOURCES_FILE", str(copy / "sources.toml"))
-    open_kb = KnowledgeBase.open.__func__
-    monkeypatch.setattr(KnowledgeBase, "open", classmethod(
-        lambda cls, home=None, **overrides: open_kb(cls, home, **{"embedder": embedder, **overrides})))
-    return copy
+    return use_home(Path(shutil.copytree(small_home, tmp_path / "kb-home")))
 
 
 def kb(*args: str):

@@ -5,7 +5,6 @@ search, ask, show and list, and the app's Ask, Search and Read pages. A small re
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -66,16 +65,9 @@ def status_home(tmp_path_factory, embedder) -> Path:
 
 
 @pytest.fixture
-def in_status_home(status_home, embedder, monkeypatch) -> Path:
+def in_status_home(status_home, use_home) -> Path:
     """KB_HOME and KB_SOURCES_FILE point at the status home; `kb` uses the session's model."""
-    for name in [name for name in os.environ if name.startswith("KB_") and name != "KB_EMBED_BACKEND"]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("KB_HOME", str(status_home))
-    monkeypatch.setenv("KB_SOURCES_FILE", str(status_home / "sources.toml"))
-    open_kb = KnowledgeBase.open.__func__
-    monkeypatch.setattr(KnowledgeBase, "open", classmethod(
-        lambda cls, home=None, **overrides: open_kb(cls, home, **{"embedder": embedder, **overrides})))
-    return status_home
+    return use_home(status_home)
 
 
 def plain(markdown: str) -> str:
