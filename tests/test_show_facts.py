@@ -4,7 +4,6 @@ uses, what it refers to and what refers to it; on the small store plus a hand-wr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -19,19 +18,12 @@ GADGET_URL = "https://eur-lex.europa.eu/eli/reg/2099/2/oj"
 
 
 @pytest.fixture
-def home(small_home, tmp_path, embedder, monkeypatch) -> Path:
+def home(small_home, tmp_path, use_home) -> Path:
     """A copy of the small store holding the Gadget Act too, as KB_HOME, opened with the session's model."""
-    copy = Path(shutil.copytree(small_home, tmp_path / "kb-home"))
-    for name in [name for name in os.environ if name.startswith("KB_") and name != "KB_EMBED_BACKEND"]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("KB_HOME", str(copy))
-    monkeypatch.setenv("KB_SOURCES_FILE", str(copy / "sources.toml"))
-    with KnowledgeBase.open(copy, embedder=embedder) as kb:
+    copy = use_home(Path(shutil.copytree(small_home, tmp_path / "kb-home")))
+    with KnowledgeBase.open(copy) as kb:
         kb.add(str(FIXTURES / "eurlex_gadget_facts.html"), doc_id="gadget-act", url=GADGET_URL,
                jurisdiction="EU", doc_type="regulation", date="2099-03-01")
-    open_kb = KnowledgeBase.open.__func__
-    monkeypatch.setattr(KnowledgeBase, "open", classmethod(
-        lambda cls, home=None, **overrides: open_kb(cls, home, **{"embedder": embedder, **overrides})))
     return copy
 
 
