@@ -4,7 +4,8 @@
 2. Dense and keyword candidates are fused by reciprocal rank (weights in settings); the best fused
    candidates are then re-ranked by their keyword scores, as far as the two rankings agree.
 3. A query naming a numbered clause ("Rule 6.2.1") prefers passages that cite it; a matching
-   recital brings in the provision it explains, just above it.
+   recital brings in the provision it explains, just above it; the document most of the best
+   candidates come from counts as evidence for each of its passages.
 4. Near-duplicate passages are dropped; an optional cap limits hits per document.
 The best dense similarity gives the "no good match" signal that answers use to abstain.
 """
@@ -21,6 +22,7 @@ from kb.embedding import Embedder
 from kb.errors import NotFoundError, UsageError
 from kb.keyword import tokenize
 from kb.references import document_mentions, find_references, parent_locators
+from kb.search_documents import with_document_evidence
 from kb.search_links import with_links
 from kb.store import Store
 from kb.types import Hit, Passage, document_of_vector, matches_locator  # noqa: F401 - matches_locator: re-exported, its rule lives in kb.types
@@ -108,6 +110,7 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     scores = with_clauses_cited(store, query, scores)
     scores = with_explained_provisions(store, scores)
     scores = with_links(store, scores)  # the act provisions guidance cites; footnotes lowered
+    scores = with_document_evidence(store, scores)  # the document most of the best come from
     scores = with_named_documents(store, scores, named_documents(query, documents, names))
     if allowed is not None:  # what the steps above brought in from other documents obeys the filters too
         scores = {vector_id: score for vector_id, score in scores.items() if document_of_vector(vector_id) in allowed}
