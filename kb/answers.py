@@ -19,7 +19,7 @@ from datetime import date
 
 import numpy as np
 
-from kb.compose import add_facts, compose_quotes, extractive_answer
+from kb.compose import add_facts, compose_quotes, extractive_answer, list_parent
 from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
 from kb.errors import StoreError, UsageError
@@ -134,6 +134,8 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
     cache = clause_cache(settings)
     try:
         evidence, (question_vector,) = prepare_evidence(results.hits, embedder, [question], cache=cache)
+        # Read now, while the cache is open: whether the question asks for a whole list.
+        asked = lists_asked(evidence, question_vector, embedder, cache)
     finally:
         if cache:
             cache.close()
@@ -169,8 +171,8 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
         answer.mode = "extractive"
         compose_started = time.perf_counter()
         by_n = {item.n: item for item in evidence}
-        composed = compose_quotes(store.catalogue, [(by_n[n].hit.passage, clause)
-                                                    for c in kept for n, clause in c.supports.items()])
+        quoted = [(by_n[n].hit.passage, clause) for c in kept for n, clause in c.supports.items()]
+        composed = compose_quotes(store.catalogue, quoted, asked)
         lines, answer.citations = extractive_answer(store.catalogue, composed, as_of)
         timings["compose"] = _ms(compose_started)
         for line in lines:
@@ -193,6 +195,26 @@ def clause_cache(settings) -> EmbeddingCache | None:
         return EmbeddingCache(settings.embedding_cache_path)
     except StoreError:  # an unreadable cache only costs encoding the clauses again
         return None
+
+
+def lists_asked(evidence: list[Evidence], question_vector: np.ndarray, embedder: Embedder,
+                cache: EmbeddingCache | None) -> frozenset[tuple[str, str]]:
+    """The lists (doc_id, locator of the lead-in) whose lead-in comes closer to the question than
+    any clause of a point of theirs among the hits: "Which practices are banned?" asks what
+    "The following AI practices shall be prohibited:" introduces, not one practice."""
+    points = [item for item in evidence if len(item.vectors) and list_parent(item.hit.passage)]
+    lead_ins = list(dict.fromkeys(item.hit.passage.context.strip() for item in points))
+    if not lead_ins:
+        return frozenset()
+    known = cache.get(embedder.model_name, lead_ins) if cache else {}
+    missing = [text for text in lead_ins if text not in known]
+    vectors = {**known, **dict(zip(missing, embedder.embed(missing), strict=True))}
+    asked = set()
+    for item in points:
+        lead_in = np.asarray(vectors[item.hit.passage.context.strip()], dtype=np.float32)
+        if float(lead_in @ question_vector) > float((item.vectors @ question_vector).max()):
+            asked.add(list_parent(item.hit.passage))
+    return frozenset(group for group in asked if group)
 
 
 def _generate(model, prompt, evidence, embedder, settings, answer) -> Generator[str, None, list]:

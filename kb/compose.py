@@ -27,6 +27,7 @@ BINDING_TYPES = {"regulation", "directive", "decision", "executive_order", "memo
 GUIDANCE_TYPES = {"guidelines", "code_of_practice", "code_of_conduct", "recommendation", "framework",
                   "definition"}
 WHOLE_UNIT_MAX_WORDS = 150  # a passage this short is quoted whole, not by its nearest clause
+WHOLE_LIST_MAX_POINTS = 12  # a list this long is quoted whole when it is asked for
 DEFINITIONS_MAX = 6
 RELATED_PER_KIND = 3  # refers-to, explaining recitals, guidance citing it, acts outside the corpus
 RELATED_QUOTE_CHARS = 240
@@ -56,8 +57,15 @@ def whole_or_clause(passage: Passage, clause: str) -> str:
     return passage.text.strip() if short and authority(passage) <= 1 else clause
 
 
-def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]]) -> list[Quote]:
-    """The quotes of an extractive answer, binding first, lists completed with their lead-in."""
+def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]],
+                   lists_asked: frozenset[tuple[str, str]] = frozenset()) -> list[Quote]:
+    """The quotes of an extractive answer, binding first, each point under its lead-in.
+
+    A list is quoted whole (its lead-in and every point) when two of its points are quoted, when
+    the lead-in itself is ("1. The following AI practices shall be prohibited:" says nothing
+    without its points), or when the question comes closer to the lead-in than to the point
+    (`lists_asked`: it asks what the lead-in introduces); a single point otherwise gets its
+    lead-in line, without which it does not say what it is a point of."""
     quotes = [Quote(passage, whole_or_clause(passage, clause)) for passage, clause in quoted]
     quotes.sort(key=lambda quote: authority(quote.passage))  # stable: retrieval order within a rank
     lists: dict[tuple[str, str], list[Quote]] = {}
@@ -68,11 +76,16 @@ def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]]) -> l
     done: set[tuple[str, str]] = set()
     for quote in quotes:
         parent = list_parent(quote.passage)
-        if parent is None or len(lists[parent]) < 2:
+        heads = lead_in_of_list(quote) if parent is None else None
+        group = parent or heads
+        if group is None:
             composed.append(quote)
-        elif parent not in done:
-            done.add(parent)
-            composed += whole_list(catalogue, parent, lists[parent])
+        elif group not in done:
+            done.add(group)
+            members = lists.get(group, [])
+            whole = heads is not None or len(members) >= 2 or group in lists_asked
+            composed += (whole_list(catalogue, group, members) if whole
+                         else under_lead_in(catalogue, group, members)) or [quote]
     if composed and all(authority(quote.passage) > 1 for quote in composed):
         composed = binding_behind(catalogue, composed) + composed
     unique: dict[tuple[str, str], Quote] = {}
@@ -89,18 +102,52 @@ def list_parent(passage: Passage) -> tuple[str, str] | None:
     return None
 
 
-def whole_list(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
-    """A lead-in and all the points under it, in the document's order ([] when it is no list)."""
+def lead_in_of_list(quote: Quote) -> tuple[str, str] | None:
+    """(doc_id, locator) when the quote is a binding provision's lead-in, words ending in a colon
+    that introduce the points below ("The following AI practices shall be prohibited:")."""
+    if authority(quote.passage) <= 1 and any(line.rstrip().endswith(":") for line in quote.text.splitlines()):
+        return quote.passage.doc_id, quote.passage.locator
+    return None
+
+
+def list_points(catalogue: Catalogue, group: tuple[str, str]) -> tuple[Passage | None, list[Passage]]:
+    """The passage at a list's own locator (its lead-in) and its direct points, in order."""
     doc_id, parent = group
     inside = catalogue.passages_inside(doc_id, parent)
     head = next((p for p in inside if p.locator == parent), None)
     points = [p for p in inside if p.kind == "point" and re.fullmatch(re.escape(parent) + _DIRECT_CHILD, p.locator)]
+    return head, points
+
+
+def lead_in_line(head: Passage | None, points: list[Passage], members: list[Quote]) -> list[Quote]:
+    """The lead-in as a quote of the passage that holds it ([] when no passage holds it verbatim)."""
     lead_in = (members[0].passage.context if members else points[0].context if points else "").strip()
-    if not points or not lead_in:
-        return members
+    return [Quote(head, lead_in)] if head is not None and lead_in and lead_in in head.text else []
+
+
+def whole_list(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
+    """A lead-in and all the points under it, in the document's order (the quoted points alone
+    when it is no list, or one longer than WHOLE_LIST_MAX_POINTS: a catalogue, not a rule)."""
+    head, points = list_points(catalogue, group)
+    lead = lead_in_line(head, points, members)
+    if not points or not lead or len(points) > WHOLE_LIST_MAX_POINTS:
+        return lead + members if members else []
     chosen = {q.passage.passage_id: q for q in members}
-    lines = [Quote(head, lead_in)] if head is not None and lead_in in head.text else []
-    return lines + [chosen.get(p.passage_id) or Quote(p, whole_or_clause(p, p.text)) for p in points]
+    listed = [chosen.get(p.passage_id) or Quote(p, whole_or_clause(p, p.text)) for p in points]
+    return lead + listed + after_the_points(lead[0])
+
+
+def after_the_points(lead: Quote) -> list[Quote]:
+    """The words of the list's provision that follow its points ("Point (h) of the first
+    subparagraph is without prejudice to Article 9 ..."), when they are short: part of the unit."""
+    rest = lead.passage.text.split(lead.text, 1)[1].strip()
+    return [Quote(lead.passage, rest)] if rest and len(rest.split()) <= WHOLE_UNIT_MAX_WORDS else []
+
+
+def under_lead_in(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
+    """The quoted points of a list after its lead-in line."""
+    head, points = list_points(catalogue, group)
+    return lead_in_line(head, points, members) + members
 
 
 def binding_behind(catalogue: Catalogue, quotes: list[Quote]) -> list[Quote]:

@@ -1,0 +1,78 @@
+"""Legal units in composed answers: a point is quoted under its lead-in, a list whole when it is
+what was asked for. Real passages of the AI Act and the GDPR in a real catalogue (tmp_path)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.catalogue import Catalogue
+from kb.compose import compose_quotes
+from tests.conftest import go_live
+
+LEAD_IN = "1. The following AI practices shall be prohibited:"
+ARTICLE_5_1 = ["Article 5(1)", *(f"Article 5(1)({letter})" for letter in "abcdefgh")]
+
+
+@pytest.fixture
+def catalogue(tmp_path, acts):
+    catalogue = Catalogue(tmp_path / "catalogue.sqlite3")
+    go_live(catalogue, acts, "eu-ai-act", "v1")
+    go_live(catalogue, acts, "gdpr", "v1")
+    yield catalogue
+    catalogue.close()
+
+
+def passage(acts, doc_id: str, locator: str):
+    return next(p for p in acts[doc_id][2] if p.locator == locator)
+
+
+def test_a_single_point_is_quoted_under_its_lead_in(catalogue, acts):
+    point = passage(acts, "eu-ai-act", "Article 5(1)(d)")
+    quotes = compose_quotes(catalogue, [(point, point.text)])
+    assert [q.passage.locator for q in quotes] == ["Article 5(1)", "Article 5(1)(d)"]
+    assert quotes[0].text == LEAD_IN
+    gdpr = passage(acts, "gdpr", "Article 5(1)(e)")
+    assert [q.text for q in compose_quotes(catalogue, [(gdpr, gdpr.text)])] == ["1. Personal data shall be:", gdpr.text]
+
+
+def test_a_quoted_lead_in_brings_its_points(catalogue, acts):
+    head = passage(acts, "eu-ai-act", "Article 5(1)")
+    quotes = compose_quotes(catalogue, [(head, head.text)])
+    assert [q.passage.locator for q in quotes] == [*ARTICLE_5_1, "Article 5(1)"]
+    assert quotes[0].text == LEAD_IN
+    # The words after the points belong to the unit too.
+    assert quotes[-1].text.startswith("Point (h) of the first subparagraph is without prejudice to Article 9")
+
+
+def test_a_point_whose_lead_in_was_asked_for_brings_the_whole_list(catalogue, acts):
+    point = passage(acts, "eu-ai-act", "Article 5(1)(d)")
+    quotes = compose_quotes(catalogue, [(point, point.text)], frozenset({("eu-ai-act", "Article 5(1)")}))
+    assert [q.passage.locator for q in quotes][:9] == ARTICLE_5_1
+    emotions = next(q for q in quotes if q.passage.locator == "Article 5(1)(f)")
+    assert emotions.text.endswith("for medical or safety reasons;")  # a short point whole, its exception too
+
+
+def test_a_long_list_is_not_quoted_whole(catalogue, acts):
+    """Article 3's 68 definitions are a catalogue, not an answer: its lead-in stays as it is."""
+    head = passage(acts, "eu-ai-act", "Article 3")
+    assert head.text.rstrip().endswith(":")
+    quotes = compose_quotes(catalogue, [(head, head.text)])
+    assert [q.passage.locator for q in quotes] == ["Article 3"]
+
+
+@pytest.mark.slow  # which words come closer to a question is the real model's claim
+@pytest.mark.parametrize("question, asked", [
+    ("Which AI practices are banned in the EU?", True),
+    ("What practices does the AI Act prohibit?", True),
+    ("Can the police use AI to predict from someone's personality traits whether they will commit a crime?",
+     False),
+])
+def test_a_question_asks_for_the_list_when_it_is_closer_to_the_lead_in(acts, embedder, question, asked):
+    from kb.answers import lists_asked
+    from kb.types import Hit
+    from kb.verify import prepare_evidence
+
+    hits = [Hit(rank=1, score=1.0, passage=passage(acts, "eu-ai-act", "Article 5(1)(d)"))]
+    evidence, (vector,) = prepare_evidence(hits, embedder, [question])
+    found = lists_asked(evidence, vector, embedder, None)
+    assert (("eu-ai-act", "Article 5(1)") in found) is asked
