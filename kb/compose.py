@@ -19,6 +19,7 @@ from datetime import date
 from kb.catalogue import Catalogue
 from kb.compose_terms import terms_in
 from kb.references import parent_locators
+from kb.search_links import is_aside
 from kb.types import Answer, ApplicationDate, Citation, Definition, Passage
 
 # How much a document binds: a law's provisions, then guidance on it, then everything else.
@@ -254,7 +255,8 @@ def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set
 def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int,
             as_of: str) -> list[Citation]:
     """What the cited provisions refer to, the recitals that explain them, guidance citing them,
-    and acts outside the corpus they name (with their EUR-Lex link)."""
+    and acts outside the corpus they name (with their EUR-Lex link); a footnote or bibliography
+    entry that cites a provision is an aside, not a related provision."""
     binding = [c.passage.passage_id for c in citations if authority(c.passage) <= 1]
     refers, outside, guidance = [], [], []
     for passage_id in binding:
@@ -274,7 +276,8 @@ def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], fi
         fresh = []
         for pid in dict.fromkeys(kind):
             passage = candidates.get(pid)
-            if passage and pid not in cited and (passage.doc_id, passage.locator) not in taken:
+            if (passage and pid not in cited and not is_aside(passage)
+                    and (passage.doc_id, passage.locator) not in taken):
                 taken.add((passage.doc_id, passage.locator))
                 fresh.append(passage)
         picked += fresh[:RELATED_PER_KIND]

@@ -76,3 +76,42 @@ def test_a_question_asks_for_the_list_when_it_is_closer_to_the_lead_in(acts, emb
     evidence, (vector,) = prepare_evidence(hits, embedder, [question])
     found = lists_asked(evidence, vector, embedder, None)
     assert (("eu-ai-act", "Article 5(1)") in found) is asked
+
+
+@pytest.fixture
+def with_guidelines(catalogue, shared_corpus, manifest, embedder):
+    """The catalogue with the Commission's guidelines on prohibited practices too (their facts
+    read with the registry's names, as ingest does)."""
+    from ingest.chunk import chunk
+    from ingest.facts import extract_facts
+    from ingest.parse import parse
+    from ingest.sources import load_registry, registry_aliases
+    from kb.config import load_settings
+    from tests.conftest import REPO, corpus_document
+
+    sources = load_registry(REPO / "corpus" / "sources.toml")
+    source = next(s for s in sources if s.id == "ec-guidelines-prohibited-ai-practices")
+    fetched = corpus_document(shared_corpus, manifest, source.id)
+    budget = load_settings(home=REPO / ".kb-home-unused").max_passage_tokens
+    passages = chunk(parse(fetched, hint=source.parser), source, embedder.count_tokens, budget)
+    catalogue.facts.put(source.id, "c1", extract_facts(passages, source, registry_aliases(sources)))
+    catalogue.switch_version(source, fetched, "c1", "pdf", passages, "test-model", {})
+    return catalogue
+
+
+def test_related_guidance_leaves_out_footnotes(with_guidelines, acts):
+    """The guidelines' footnotes cite Article 5 often ("Article 5(1)(d) AI Act."); the paragraphs
+    that interpret it are what a reader wants next to it."""
+    from kb.compose import related
+    from kb.search_links import is_aside
+    from kb.types import Citation
+
+    provisions = [p for p in acts["eu-ai-act"][2] if p.locator.startswith("Article 5(")]
+    citing = with_guidelines.passages_by_id([r.passage_id for p in provisions
+                                             for r in with_guidelines.facts.referred_by(p.passage_id)])
+    assert any(is_aside(p) for p in citing.values())  # footnotes do cite them
+    guidance = [c.passage for point in provisions
+                for c in related(with_guidelines, [Citation(1, point, point.text)], {point.passage_id}, 2,
+                                 "2025-06-01")
+                if c.passage.doc_id == "ec-guidelines-prohibited-ai-practices"]
+    assert guidance and not any(is_aside(p) for p in guidance)
