@@ -229,23 +229,32 @@ def add_facts(catalogue: Catalogue, answer: Answer, as_of: str) -> None:
         answer.citations = dated(catalogue, answer.citations, as_of)
     cited = {c.passage.passage_id for c in answer.citations}
     first_n = max(c.n for c in answer.citations) + 1
-    answer.definitions = definitions_used(catalogue, answer.citations, cited, first_n)
+    answer.definitions = definitions_used(catalogue, answer.citations, cited, first_n, answer.question)
     cited |= {c.passage.passage_id for c in answer.definitions}
     answer.related = related(catalogue, answer.citations, cited, first_n + len(answer.definitions), as_of)
 
 
-def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int) -> list[Citation]:
-    """The definitions, in the quoted text's own document, of the terms the quotes use."""
+def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int,
+                     question: str = "") -> list[Citation]:
+    """The definitions, in the cited documents, of the terms the question uses (first: what a
+    person asked about), then of those each quote uses, in the quote's own document."""
     doc_ids = list(dict.fromkeys(c.passage.doc_id for c in citations))
     index = catalogue.facts.defined_terms(doc_ids)
     chosen: list[Definition] = []
+
+    def choose(definition: Definition) -> None:
+        if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d in chosen):
+            chosen.append(definition)
+
+    # The question's terms, each defined once: by the first cited document that defines it.
+    for key in terms_in(question, set(index)):
+        owner = next(doc_id for doc_id in doc_ids if any(d.passage_id.startswith(doc_id + ":") for d in index[key]))
+        choose(next(d for d in index[key] if d.passage_id.startswith(owner + ":")))
     for citation in citations:
         prefix = citation.passage.doc_id + ":"
         own = {key for key, found in index.items() if any(d.passage_id.startswith(prefix) for d in found)}
         for key in terms_in(citation.quote, own):
-            definition = next(d for d in index[key] if d.passage_id.startswith(prefix))
-            if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d in chosen):
-                chosen.append(definition)
+            choose(next(d for d in index[key] if d.passage_id.startswith(prefix)))
     chosen = chosen[:DEFINITIONS_MAX]
     passages = catalogue.passages_by_id([d.passage_id for d in chosen])
     return [Citation(first_n + i, passages[d.passage_id], d.text)

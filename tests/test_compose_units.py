@@ -115,3 +115,18 @@ def test_related_guidance_leaves_out_footnotes(with_guidelines, acts):
                                  "2025-06-01")
                 if c.passage.doc_id == "ec-guidelines-prohibited-ai-practices"]
     assert guidance and not any(is_aside(p) for p in guidance)
+
+
+def test_the_definition_of_a_term_the_question_uses_comes_first(catalogue, acts):
+    """Article 5(1)(f) never says "emotion recognition system"; a person asking about one still
+    needs Article 3(39), before the definitions of the words the quote uses."""
+    from kb.compose import definitions_used
+    from kb.types import Citation
+
+    point = passage(acts, "eu-ai-act", "Article 5(1)(f)")
+    quoted = [Citation(1, point, point.text)]
+    question = "Can my employer use an emotion recognition system on its staff?"
+    assert "Article 3(39)" not in [d.passage.locator for d in definitions_used(catalogue, quoted, set(), 2)]
+    found = definitions_used(catalogue, quoted, set(), 2, question)
+    assert found[0].passage.locator == "Article 3(39)" and found[0].n == 2
+    assert found[0].quote.startswith("(39) ‘emotion recognition system’ means")
