@@ -97,9 +97,11 @@ def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]],
 
 def list_parent(passage: Passage) -> tuple[str, str] | None:
     """(doc_id, locator) of the provision whose lead-in introduces this point, if it is one."""
-    chain = parent_locators(passage.locator)
-    if passage.kind == "point" and passage.context and len(chain) > 1:
-        return passage.doc_id, chain[1]
+    # The first ancestor that is not the point itself in its other spelling ("Section 4.2(a)").
+    chain = [locator for locator in parent_locators(passage.locator)
+             if not locator.endswith(passage.locator.split(" ", 1)[-1])]
+    if passage.kind == "point" and passage.context and chain:
+        return passage.doc_id, chain[0]
     return None
 
 

@@ -130,3 +130,42 @@ def test_the_definition_of_a_term_the_question_uses_comes_first(catalogue, acts)
     found = definitions_used(catalogue, quoted, set(), 2, question)
     assert found[0].passage.locator == "Article 3(39)" and found[0].n == 2
     assert found[0].quote.startswith("(39) ‘emotion recognition system’ means")
+
+
+# On the real store: the Act with the guidelines that paraphrase Article 5 ---------------------
+
+BANNED_IN_OTHER_WORDS = ["Which AI practices are banned in the EU?", "What AI uses are forbidden under the AI Act?",
+                         "List the prohibited AI practices"]
+
+
+@pytest.fixture(scope="module")
+def prohibited_kb(corpus_home_for, embedder):
+    """The AI Act, the GDPR and the Commission's guidelines on prohibited practices, ingested: with
+    the guidelines, only one point of Article 5(1) is among the nearest passages."""
+    from kb.api import KnowledgeBase
+
+    home = corpus_home_for("eu-ai-act", "gdpr", "ec-guidelines-prohibited-ai-practices").home
+    with KnowledgeBase.open(home, embedder=embedder) as kb:
+        yield kb
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", BANNED_IN_OTHER_WORDS)
+def test_a_list_question_is_answered_with_the_points_of_article_5_1(prohibited_kb, question):
+    answer = prohibited_kb.ask(question, backend="extractive", as_of="2025-06-01")
+    assert answer.mode == "extractive"
+    assert [c.passage.locator for c in answer.citations[:9]] == ARTICLE_5_1
+    assert answer.citations[0].quote == LEAD_IN
+    assert answer.text.splitlines()[0].startswith(
+        "Regulation (EU) 2024/1689, Article 5(1) (applies from 2 February 2025): “1. The following AI practices")
+    emotions = next(c for c in answer.citations if c.passage.locator == "Article 5(1)(f)")
+    assert emotions.quote.endswith("for medical or safety reasons;")
+
+
+@pytest.mark.slow
+def test_a_question_about_one_practice_gets_that_point_under_its_lead_in(prohibited_kb):
+    answer = prohibited_kb.ask("Can my employer use software that reads my facial expressions to tell "
+                               "whether I'm stressed?", backend="extractive")
+    locators = [c.passage.locator for c in answer.citations]
+    assert locators[:2] == ["Article 5(1)", "Article 5(1)(f)"]
+    assert "Article 5(1)(a)" not in locators  # one practice asked about, not the list
