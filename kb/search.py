@@ -26,6 +26,7 @@ from kb.store import Store
 from kb.types import Hit, Passage, document_of_vector, matches_locator  # noqa: F401 - matches_locator: re-exported, its rule lives in kb.types
 
 MAX_K = 100
+SEARCH_ATTEMPTS = 3  # runs of a search whose catalogue another process changes while it runs
 MAX_PROVISION_PASSAGES = 10
 # Framework identifiers cite places the way articles do: "GOVERN 1.1", "MEASURE 2.11", "MAP 5".
 _IDENTIFIER = re.compile(r"\b([A-Z]{3,} \d+(?:\.\d+)+)\b")
@@ -88,19 +89,36 @@ class SearchResults:
 
 def search(store: Store, embedder: Embedder, query: str, k: int = 5,
            filters: SearchFilters | None = None, max_per_doc: int = 0) -> SearchResults:
-    """The k passages that best answer the query, best first."""
+    """The k passages that best answer the query, best first.
+
+    A search reads the catalogue and both indexes several times. If another process switches a
+    document meanwhile, the hits found under the old version's ids are dropped as not live and the
+    document would be missing, so a search whose catalogue generation changed while it ran is run
+    again (a writer switching a document faster than a search runs is not met in practice).
+    """
     query = query.strip()
     if not query:
         raise UsageError("the search query is empty; ask a question or name a provision")
     if not 1 <= k <= MAX_K:
         raise UsageError(f"k must be between 1 and {MAX_K}, not {k}")
+    embedding = embedder.embed_query(query)
+    for _ in range(SEARCH_ATTEMPTS):
+        generation = store.catalogue.generation()
+        results = search_once(store, embedding, query, k, filters, max_per_doc)
+        if store.catalogue.generation() == generation:
+            break
+    return results
+
+
+def search_once(store: Store, embedding: list[float], query: str, k: int, filters: SearchFilters | None,
+                max_per_doc: int) -> SearchResults:
+    """One search with the query's embedding, over the catalogue as it is (see search)."""
     settings = store.settings
     documents = store.catalogue.documents()
     allowed = filters.allowed(documents) if filters and filters.active() else None
     names = document_names(documents)  # once per search: aliases and named documents share it
     aliases = document_aliases(documents, names)
     store.ensure_keyword_index()
-    embedding = embedder.embed_query(query)
     dense = store.dense_search(embedding, settings.candidates, allowed)
     keyword = store.keyword.search(query, settings.candidates, allowed)
     scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
