@@ -18,7 +18,6 @@ from kb.config import load_settings
 from kb.types import Source
 from tests.conftest import REPO, corpus_document
 
-
 # Documents that define terms in their own ways (a memo's glossary, a framework's prose, guidelines).
 OTHER_WORDINGS = ("omb-m-24-10", "oecd-ai-recommendation", "nist-ai-rmf", "nist-ai-600-1",
                   "ec-guidelines-prohibited-ai-practices", "ec-guidelines-gpai-obligations")
