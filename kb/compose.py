@@ -278,7 +278,8 @@ def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], fi
                 outside.append(external_passage(reference.words, reference.target_locator, reference.external_url))
         guidance += [r.passage_id for r in catalogue.facts.referred_by(passage_id)
                      if not r.passage_id.startswith(passage_id.split(":", 1)[0] + ":")]
-    recitals = [r for pid in binding for r in catalogue.explaining_recitals(binding).get(pid, [])]
+    explaining = catalogue.explaining_recitals(binding)
+    recitals = [r for pid in binding for r in explaining.get(pid, [])]
     candidates = catalogue.passages_by_id(list(dict.fromkeys(refers + recitals + guidance)))
     # A provision split into several passages (a long recital) is one related provision.
     taken = {(c.passage.doc_id, c.passage.locator) for c in citations}
