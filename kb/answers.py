@@ -32,7 +32,7 @@ from kb.types import Answer, Citation, Hit
 from kb.verify import Checked, Evidence, check_sentence, prepare_evidence
 
 MAX_QUESTION_CHARS = 2000
-EXTRACTIVE_QUOTES = 4
+EXTRACTIVE_QUOTES = 5
 SEE_ALSO = 3
 # A clause is quoted in an extractive answer only when it comes this close to the question.
 EXTRACTIVE_MIN_SIMILARITY = 0.3
