@@ -32,7 +32,7 @@ from kb.types import Answer, Citation, Hit
 from kb.verify import Checked, Evidence, check_sentence, prepare_evidence
 
 MAX_QUESTION_CHARS = 2000
-EXTRACTIVE_QUOTES = 4
+EXTRACTIVE_QUOTES = 5
 SEE_ALSO = 3
 # A clause is quoted in an extractive answer only when it comes this close to the question.
 EXTRACTIVE_MIN_SIMILARITY = 0.3
@@ -134,8 +134,6 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
     cache = clause_cache(settings)
     try:
         evidence, (question_vector,) = prepare_evidence(results.hits, embedder, [question], cache=cache)
-        # Read now, while the cache is open: whether the question asks for a whole list.
-        asked = lists_asked(evidence, question_vector, embedder, cache)
     finally:
         if cache:
             cache.close()
@@ -172,6 +170,7 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
         compose_started = time.perf_counter()
         by_n = {item.n: item for item in evidence}
         quoted = [(by_n[n].hit.passage, clause) for c in kept for n, clause in c.supports.items()]
+        asked = lists_asked([by_n[n] for c in kept for n in c.supports], question_vector, embedder, settings)
         composed = compose_quotes(store.catalogue, quoted, asked)
         lines, answer.citations = extractive_answer(store.catalogue, composed, as_of)
         timings["compose"] = _ms(compose_started)
@@ -197,18 +196,22 @@ def clause_cache(settings) -> EmbeddingCache | None:
         return None
 
 
-def lists_asked(evidence: list[Evidence], question_vector: np.ndarray, embedder: Embedder,
-                cache: EmbeddingCache | None) -> frozenset[tuple[str, str]]:
+def lists_asked(quoted: list[Evidence], question_vector: np.ndarray, embedder: Embedder,
+                settings) -> frozenset[tuple[str, str]]:
     """The lists (doc_id, locator of the lead-in) whose lead-in comes closer to the question than
-    any clause of a point of theirs among the hits: "Which practices are banned?" asks what
-    "The following AI practices shall be prohibited:" introduces, not one practice."""
-    points = [item for item in evidence if len(item.vectors) and list_parent(item.hit.passage)]
+    any clause of a quoted point of theirs: "Which practices are banned?" asks what "The following
+    AI practices shall be prohibited:" introduces, not one practice. Ingest caches lead-ins' vectors."""
+    points = [item for item in quoted if len(item.vectors) and list_parent(item.hit.passage)]
     lead_ins = list(dict.fromkeys(item.hit.passage.context.strip() for item in points))
     if not lead_ins:
         return frozenset()
-    known = cache.get(embedder.model_name, lead_ins) if cache else {}
-    missing = [text for text in lead_ins if text not in known]
-    vectors = {**known, **dict(zip(missing, embedder.embed(missing), strict=True))}
+    cache = clause_cache(settings)
+    try:
+        vectors = cache.get(embedder.model_name, lead_ins) if cache else {}
+    finally:
+        if cache:
+            cache.close()
+    vectors |= {text: embedder.embed_query(text) for text in lead_ins if text not in vectors}
     asked = set()
     for item in points:
         lead_in = np.asarray(vectors[item.hit.passage.context.strip()], dtype=np.float32)

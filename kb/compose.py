@@ -27,7 +27,7 @@ BINDING_TYPES = {"regulation", "directive", "decision", "executive_order", "memo
                  "licence"}
 GUIDANCE_TYPES = {"guidelines", "code_of_practice", "code_of_conduct", "recommendation", "framework",
                   "definition"}
-WHOLE_UNIT_MAX_WORDS = 150  # a passage this short is quoted whole, not by its nearest clause
+WHOLE_UNIT_MAX_WORDS = 200  # a passage this short is quoted whole, not by its nearest clause
 WHOLE_LIST_MAX_POINTS = 12  # a list this long is quoted whole when it is asked for
 DEFINITIONS_MAX = 6
 RELATED_PER_KIND = 3  # refers-to, explaining recitals, guidance citing it, acts outside the corpus
@@ -125,7 +125,12 @@ def list_points(catalogue: Catalogue, group: tuple[str, str]) -> tuple[Passage |
 def lead_in_line(head: Passage | None, points: list[Passage], members: list[Quote]) -> list[Quote]:
     """The lead-in as a quote of the passage that holds it ([] when no passage holds it verbatim)."""
     lead_in = (members[0].passage.context if members else points[0].context if points else "").strip()
-    return [Quote(head, lead_in)] if head is not None and lead_in and lead_in in head.text else []
+    if head is None or not lead_in:
+        return []
+    if lead_in.endswith(" …"):  # ingest clips a long lead-in; the passage holding it has it whole
+        first_line = head.text.strip().split("\n", 1)[0]
+        lead_in = first_line if first_line.startswith(lead_in[:-2]) else ""
+    return [Quote(head, lead_in)] if lead_in and lead_in in head.text else []
 
 
 def whole_list(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
@@ -278,7 +283,8 @@ def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], fi
                 outside.append(external_passage(reference.words, reference.target_locator, reference.external_url))
         guidance += [r.passage_id for r in catalogue.facts.referred_by(passage_id)
                      if not r.passage_id.startswith(passage_id.split(":", 1)[0] + ":")]
-    recitals = [r for pid in binding for r in catalogue.explaining_recitals(binding).get(pid, [])]
+    explaining = catalogue.explaining_recitals(binding)
+    recitals = [r for pid in binding for r in explaining.get(pid, [])]
     candidates = catalogue.passages_by_id(list(dict.fromkeys(refers + recitals + guidance)))
     # A provision split into several passages (a long recital) is one related provision.
     taken = {(c.passage.doc_id, c.passage.locator) for c in citations}

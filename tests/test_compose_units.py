@@ -35,6 +35,16 @@ def test_a_single_point_is_quoted_under_its_lead_in(catalogue, acts):
     assert [q.text for q in compose_quotes(catalogue, [(gdpr, gdpr.text)])] == ["1. Personal data shall be:", gdpr.text]
 
 
+def test_a_long_lead_in_is_quoted_whole_though_ingest_clips_it(catalogue, acts):
+    """Article 27(1)'s lead-in says who must assess fundamental rights; its points only what."""
+    point = passage(acts, "eu-ai-act", "Article 27(1)(e)")
+    assert point.context.endswith(" …")
+    quotes = compose_quotes(catalogue, [(point, point.text)])
+    assert [q.passage.locator for q in quotes] == ["Article 27(1)", "Article 27(1)(e)"]
+    assert "deployers that are bodies governed by public law" in quotes[0].text
+    assert quotes[0].text.endswith("deployers shall perform an assessment consisting of:")
+
+
 def test_a_quoted_lead_in_brings_its_points(catalogue, acts):
     head = passage(acts, "eu-ai-act", "Article 5(1)")
     quotes = compose_quotes(catalogue, [(head, head.text)])
