@@ -128,13 +128,19 @@ class KeywordIndex:
             self._loaded = None
             return self._load()[2]
 
-    def unknown(self, words: list[str]) -> list[str]:
-        """The words (after stemming) that no live passage contains."""
+    def passages_with(self, words: list[str]) -> dict[str, list[str]]:
+        """For each word that has stems (a stop word has none): the vector ids of the live passages
+        that contain one of them."""
         with _lock:
-            _, retriever, _ = self._load()
-        vocabulary = retriever.vocab_dict if retriever is not None else {}
-        return [word for word, stems in zip(words, tokenize(words), strict=False)
-                if stems and not any(stem in vocabulary for stem in stems)]
+            _, retriever, vector_ids = self._load()
+        found: dict[str, list[str]] = {}
+        for word, stems in zip(words, tokenize(words), strict=False):
+            if not stems:
+                continue
+            known = [stem for stem in stems if retriever is not None and stem in retriever.vocab_dict]
+            # Every stem of the vocabulary scores above 0 in each passage holding it (BM25's idf is positive).
+            found[word] = [vector_ids[i] for i in np.flatnonzero(retriever.get_scores(known))] if known else []
+        return found
 
     def scores(self, query: str, vector_ids: list[str]) -> dict[str, float]:
         """BM25 score of each of `vector_ids` for the query (0 for ids not in the live build)."""

@@ -21,7 +21,7 @@ from kb.embedding import Embedder
 from kb.errors import NotFoundError, UsageError
 from kb.keyword import tokenize
 from kb.references import document_mentions, find_references, parent_locators
-from kb.search_links import with_links
+from kb.search_links import is_aside, with_links
 from kb.store import Store
 from kb.types import Hit, Passage, document_of_vector, matches_locator  # noqa: F401 - matches_locator: re-exported, its rule lives in kb.types
 
@@ -139,7 +139,7 @@ def search_once(store: Store, embedding: list[float], query: str, k: int, filter
     hits = select(ranked, passages, scores, k, max_per_doc, pinned)
     best = max((similarity for _, similarity in dense), default=0.0)
     query_names = names_in(query, aliases)
-    unknown = store.keyword.unknown(query_names)
+    unknown = unmentioned_names(store, query_names)
     no_match = not pinned and (best < settings.no_match_similarity or bool(unknown))
     return SearchResults(hits=hits, no_good_match=no_match, best_similarity=best,
                          references=found, unknown_names=unknown, names=query_names)
@@ -164,6 +164,26 @@ def names_in(query: str, aliases: dict[str, str]) -> list[str]:
             continue
         names.append(word)
     return names
+
+
+def unmentioned_names(store: Store, names: list[str]) -> list[str]:
+    """The names that no live passage mentions, footnotes and bibliographies aside: a corpus that
+    cites the "Colorado Technology Law Journal" in a reference list says nothing about Colorado's law."""
+    return [name for name, vector_ids in store.keyword.passages_with(names).items()
+            if not mentioned_outside_asides(store, vector_ids)]
+
+
+def mentioned_outside_asides(store: Store, vector_ids: list[str]) -> bool:
+    """Whether any of these passages is live and not a footnote or bibliography entry (looked up 10,
+    then 100, then 1,000 at a time: a common name is in thousands of passages, and one of the first
+    will do)."""
+    start, batch = 0, 10
+    while start < len(vector_ids):
+        passages = store.catalogue.passages_by_vector_id(vector_ids[start:start + batch])
+        if any(not is_aside(passage) for passage in passages.values()):
+            return True
+        start, batch = start + batch, min(batch * 10, 1000)
+    return False
 
 
 def fuse(rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: int) -> dict[str, float]:

@@ -77,3 +77,25 @@ def test_a_reader_sees_a_document_switched_while_the_writer_still_holds_the_lock
         assert [found for found, _ in reader.keyword.search("bananas", 5)] == [vector_id(passage.passage_id, "v2")]
     assert writer.keyword.built_generation() < writer.catalogue.generation()  # the saved build was left alone
 
+
+def test_a_name_only_a_footnote_or_the_bibliography_mentions_is_unknown(settings, embedder):
+    # A question about the Colorado AI Act cannot be answered from a corpus that only lists a
+    # "Colorado Technology Law Journal" article among its references.
+    store = Store(settings)
+    articles = document("Deployers of high-risk systems in Texas must assess their impact.").root.children
+    references = Section(kind="section", heading="Appendix B. References", container=True, children=[
+        Section(kind="page", locator="page 63", anchor="page=63",
+                blocks=["Tufekci, Z. (2015) Algorithmic Harms. Colorado Technology Law Journal."])])
+    footnote = Section(kind="footnote", locator="footnote 1", blocks=["See the Utah Code, section 13-2-1."])
+    parsed = ParsedDocument(root=Section(kind="document", container=True,
+                                         children=[*articles, footnote, references]))
+    passages = chunk(parsed, SOURCE, embedder.count_tokens, 200)
+    index_passages(store, embedder, SOURCE, make_fetched(b"rules", url=SOURCE.canonical_url), "v1", "text",
+                   passages)
+    store.refresh_keyword_index()
+    for place, query in [("bibliography", "What does the Colorado law require from deployers?"),
+                         ("footnote", "What does the Utah law require from deployers?")]:
+        results = search(store, embedder, query, k=3)
+        assert (results.unknown_names, results.no_good_match) == ([query.split()[3]], True), place
+        assert results.hits, "the nearest passages are still returned"
+    assert search(store, embedder, "What must deployers in Texas assess?", k=3).unknown_names == []
