@@ -10,8 +10,10 @@ PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: install install-test run ingest lint test test-fast bench
 
-# The code CI checks; ruff and mypy come with the test extra (make install-test).
-LINTED = kb ingest ui app.py
+# The code CI checks; ruff and mypy come with the test extra (make install-test). ruff checks
+# everything; mypy the product (the tests, benchmarks and scripts are not annotated for it).
+RUFFED = kb ingest ui app.py tests bench scripts
+TYPED = kb ingest ui app.py
 
 install:
 	$(PIP_INSTALL) torch==2.13.0 -e .
@@ -28,8 +30,8 @@ run: ingest
 		--server.headless true --browser.gatherUsageStats false
 
 lint:
-	$(PYTHON) -m ruff check $(LINTED)
-	$(PYTHON) -m mypy $(LINTED)
+	$(PYTHON) -m ruff check $(RUFFED)
+	$(PYTHON) -m mypy $(TYPED)
 
 test: install-test
 	$(PYTHON) -m pytest -q

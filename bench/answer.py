@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.answers import answer_units, is_quote  # noqa: E402
-from kb.api import KnowledgeBase  # noqa: E402
-from kb.evaluate import is_gold, load_questions  # noqa: E402
+from kb.answers import answer_units, is_quote
+from kb.api import KnowledgeBase
+from kb.evaluate import is_gold, load_questions
 
 HERE = Path(__file__).resolve().parent
 

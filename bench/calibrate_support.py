@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.api import KnowledgeBase  # noqa: E402
-from kb.evaluate import load_questions  # noqa: E402
-from kb.sentences import content_words, overlap  # noqa: E402
-from kb.verify import prepare_evidence  # noqa: E402
+from kb.api import KnowledgeBase
+from kb.evaluate import load_questions
+from kb.sentences import content_words, overlap
+from kb.verify import prepare_evidence
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,7 +53,7 @@ def pairs(kb: KnowledgeBase, questions) -> tuple[list, list]:
             clause = item.clause(int((item.vectors @ question_vector).argmax()))
             claims.append(answer_like(question.question, clause, rng))
         vectors = np.asarray(embedder.embed(claims), dtype=np.float32)
-        for i, (claim, vector) in enumerate(zip(claims, vectors)):
+        for i, (claim, vector) in enumerate(zip(claims, vectors, strict=True)):
             words = content_words(claim)
             for j, item in enumerate(evidence):
                 measure = (overlap(words, item.words), float((item.vectors @ vector).max()))

@@ -67,7 +67,7 @@ def dense_figures(model, passages: list[Passage], inputs: list[str], questions) 
     documents = model.encode(inputs, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
     queries = model.encode([q.question for q in questions], normalize_embeddings=True, convert_to_numpy=True)
     found5 = reciprocal = 0.0
-    for question, similarities in zip(questions, queries @ documents.T):
+    for question, similarities in zip(questions, queries @ documents.T, strict=True):
         seen, rank = set(), 0
         for i in np.argsort(-similarities):
             place = (passages[i].doc_id, passages[i].locator)

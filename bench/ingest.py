@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.api import KnowledgeBase, load_embedder  # noqa: E402
-from kb.sentences import clause_texts  # noqa: E402
+from kb.api import KnowledgeBase, load_embedder
+from kb.sentences import clause_texts
 
 DEFAULT_MIRROR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.api import KnowledgeBase  # noqa: E402
+from kb.api import KnowledgeBase
 
 HERE = Path(__file__).resolve().parent
 
@@ -111,10 +112,10 @@ async def app_load(seconds: float, pages: int) -> None:
                         await box.fill(question)
                         await box.press("Enter")
                         status = page.get_by_test_id("stStatusWidget")
-                        try:  # the rerun starts: Streamlit shows its "running" widget
+                        # The rerun starts: Streamlit shows its "running" widget (a very fast
+                        # rerun may finish before we look).
+                        with contextlib.suppress(Exception):
                             await status.wait_for(state="attached", timeout=3_000)
-                        except Exception:
-                            pass  # a very fast rerun may finish before we look
                         await status.wait_for(state="detached", timeout=60_000)
                         await page.get_by_role("link", name="Official text").first.wait_for(timeout=10_000)
                         if await page.get_by_test_id("stException").count() or \

@@ -221,7 +221,7 @@ def score(rankings: list[list[tuple[str, str]]], golds: list[set[tuple[str, str]
           latencies: list[float]) -> Scores:
     """Means over the questions (a question with no hits counts as 0)."""
     count = len(golds)
-    firsts = [first_right(ranked, gold) for ranked, gold in zip(rankings, golds)]
+    firsts = [first_right(ranked, gold) for ranked, gold in zip(rankings, golds, strict=True)]
     latencies = sorted(latencies)
     return Scores(
         recall_at_10=sum(map(trec_recall, rankings, golds)) / count,

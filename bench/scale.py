@@ -71,7 +71,7 @@ def export_seed(source_home: Path, out: Path) -> int:
             passages.append(passage.to_dict())
             vector_ids.append(vector_id(passage.passage_id, version))
     got = store.collection.get(ids=vector_ids, include=["embeddings"])
-    by_id = dict(zip(got["ids"], got["embeddings"]))
+    by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
     vectors = np.asarray([by_id[v] for v in vector_ids], dtype=np.float32)
     (out / "passages.json").write_text(json.dumps({"documents": documents, "passages": passages}))
     np.save(out / "vectors.npy", vectors)
@@ -143,7 +143,7 @@ def stage_insert(settings, work: Path, size: int) -> dict:
                          locator=f"Passage {n}", url=f"{source.canonical_url}#p{n}", text=text,
                          heading_path=list(passages[int(i)]["heading_path"]), ordinal=n,
                          tokens=passages[int(i)]["tokens"], kind="paragraph")
-                 for n, (text, i) in enumerate(zip(texts, sources))]
+                 for n, (text, i) in enumerate(zip(texts, sources, strict=True))]
         store.replace_document(source, fetched, "v1", "text", batch, noisy.tolist(), "synthetic")
         remaining -= count
         number += 1
@@ -182,7 +182,7 @@ def stage_search(settings, work: Path, size: int, repeats: int = 2) -> dict:
     timings: dict[str, list[float]] = {"dense": [], "keyword": [], "fused": [], "encode": []}
     found = 0
     for round_ in range(repeats):
-        for target, query in zip(targets, queries):
+        for target, query in zip(targets, queries, strict=True):
             t0 = time.perf_counter()
             embedding = embedder.embed_query(query)
             t1 = time.perf_counter()

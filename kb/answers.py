@@ -19,7 +19,7 @@ from datetime import date
 
 import numpy as np
 
-from kb.compose import add_facts, compose_quotes, extractive_answer
+from kb.compose import add_facts, compose_quotes, extractive_answer, list_parent
 from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
 from kb.errors import StoreError, UsageError
@@ -32,7 +32,7 @@ from kb.types import Answer, Citation, Hit
 from kb.verify import Checked, Evidence, check_sentence, prepare_evidence
 
 MAX_QUESTION_CHARS = 2000
-EXTRACTIVE_QUOTES = 4
+EXTRACTIVE_QUOTES = 5
 SEE_ALSO = 3
 # A clause is quoted in an extractive answer only when it comes this close to the question.
 EXTRACTIVE_MIN_SIMILARITY = 0.3
@@ -169,8 +169,9 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
         answer.mode = "extractive"
         compose_started = time.perf_counter()
         by_n = {item.n: item for item in evidence}
-        composed = compose_quotes(store.catalogue, [(by_n[n].hit.passage, clause)
-                                                    for c in kept for n, clause in c.supports.items()])
+        quoted = [(by_n[n].hit.passage, clause) for c in kept for n, clause in c.supports.items()]
+        asked = lists_asked([by_n[n] for c in kept for n in c.supports], question_vector, embedder, settings)
+        composed = compose_quotes(store.catalogue, quoted, asked)
         lines, answer.citations = extractive_answer(store.catalogue, composed, as_of)
         timings["compose"] = _ms(compose_started)
         for line in lines:
@@ -193,6 +194,30 @@ def clause_cache(settings) -> EmbeddingCache | None:
         return EmbeddingCache(settings.embedding_cache_path)
     except StoreError:  # an unreadable cache only costs encoding the clauses again
         return None
+
+
+def lists_asked(quoted: list[Evidence], question_vector: np.ndarray, embedder: Embedder,
+                settings) -> frozenset[tuple[str, str]]:
+    """The lists (doc_id, locator of the lead-in) whose lead-in comes closer to the question than
+    any clause of a quoted point of theirs: "Which practices are banned?" asks what "The following
+    AI practices shall be prohibited:" introduces, not one practice. Ingest caches lead-ins' vectors."""
+    points = [item for item in quoted if len(item.vectors) and list_parent(item.hit.passage)]
+    lead_ins = list(dict.fromkeys(item.hit.passage.context.strip() for item in points))
+    if not lead_ins:
+        return frozenset()
+    cache = clause_cache(settings)
+    try:
+        vectors = cache.get(embedder.model_name, lead_ins) if cache else {}
+    finally:
+        if cache:
+            cache.close()
+    vectors |= {text: embedder.embed_query(text) for text in lead_ins if text not in vectors}
+    asked = set()
+    for item in points:
+        lead_in = np.asarray(vectors[item.hit.passage.context.strip()], dtype=np.float32)
+        if float(lead_in @ question_vector) > float((item.vectors @ question_vector).max()):
+            asked.add(list_parent(item.hit.passage))
+    return frozenset(group for group in asked if group)
 
 
 def _generate(model, prompt, evidence, embedder, settings, answer) -> Generator[str, None, list]:

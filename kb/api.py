@@ -14,7 +14,7 @@ catalogue, the vectors and the keyword index in step.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,9 @@ from ingest.parse import PARSERS as PARSER_MODULES
 from ingest.pipeline import Pipeline, add_document, add_upload, is_url, remove_document
 from kb.access import CLOSED_MESSAGE, ChangeAccess, change_access, token_matches
 from kb.answers import AnswerStream, checked_date, checked_question
+from kb.batch import FORMATS as BATCH_FORMATS
+from kb.batch import BatchQuestion, records, uploaded_questions
+from kb.batch import formatted as batch_report
 from kb.config import Settings, load_settings
 from kb.doctor import Health
 from kb.embedding import Embedder
@@ -49,10 +52,11 @@ from kb.types import (
 )
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
-__all__ = ["BACKENDS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
-           "ApplicationStage", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part", "PassageFacts",
-           "PassageLinks", "Place", "Question", "SearchFilters", "SearchResults", "change_access", "checked_date",
-           "checked_question", "is_url", "load_embedder", "matches_locator", "part_at", "token_matches"]
+__all__ = ["BACKENDS", "BATCH_FORMATS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
+           "ApplicationStage", "BatchQuestion", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part",
+           "PassageFacts", "PassageLinks", "Place", "Question", "SearchFilters", "SearchResults", "batch_report",
+           "change_access", "checked_date", "checked_question", "is_url", "load_embedder", "matches_locator",
+           "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 
@@ -305,6 +309,22 @@ class KnowledgeBase:
             pass
         assert stream.answer is not None  # set when the stream ends
         return stream.answer
+
+    def ask_batch(self, questions: list[BatchQuestion], backend: str | None = None, k: int | None = None,
+                  filters: SearchFilters | None = None, as_of: str | None = None) -> Iterator[dict]:
+        """Each question's record as `kb ask --batch` writes it (its id and question as in the
+        file, then the answer's JSON), one at a time as they are answered."""
+        def ask_one(text: str) -> dict:
+            answer = self.ask(text, backend=backend, k=k, filters=filters, as_of=as_of).to_json()
+            del answer["question"]  # the record has it, as written in the file
+            return answer
+
+        return records(questions, ask_one)
+
+    def uploaded_questions(self, name: str, content: bytes) -> list[BatchQuestion]:
+        """The questions of a file sent through the app, checked before any model loads: a
+        UsageError for an empty or binary file, more than KB_BATCH_MAX_QUESTIONS, or a bad line."""
+        return uploaded_questions(name, content, self.settings.batch_max_questions)
 
     def evaluate(self, questions: Path | Iterable[Question],
                  filters: SearchFilters | None = None) -> EvalReport:

@@ -1,4 +1,5 @@
-"""`kb search --batch` and `kb ask --batch`: a checklist of questions answered in one process.
+"""`kb search --batch`, `kb ask --batch` and the Ask page's question list: a checklist of
+questions answered in one go.
 
 A question file holds one question per line, or JSON lines with `id` and `question`; blank lines
 are skipped. Each question's result is a JSON record (its `id` and `question`, then the hits or
@@ -10,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,25 +35,52 @@ def read_questions(path: Path) -> list[BatchQuestion]:
     """The questions of a file, checked before any model loads; a UsageError naming the line
     of the first bad one, or saying that the file holds none."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read the question file {path}: {exc}") from exc
-    questions = [question_of(text, number, path) for number, text in enumerate(lines, 1) if text.strip()]
+    return parse_questions(text, str(path))
+
+
+def uploaded_questions(name: str, content: bytes, most: int) -> list[BatchQuestion]:
+    """The questions of a file sent through the app: a UsageError for an empty or binary file,
+    one of more than `most` questions, or a bad line (as read_questions)."""
+    if not content.strip():
+        raise UsageError(f"{name} is empty; write one question per line, or JSON lines with "
+                         '"id" and "question"')
+    try:
+        text = content.decode("utf-8-sig")
+        binary = "\0" in text  # valid UTF-8, but in no text file
+    except UnicodeDecodeError:
+        text, binary = "", True
+    if binary:
+        raise UsageError(f"{name} is not a text file; save the questions as plain text (UTF-8), "
+                         "one per line or as JSON lines")
+    count = sum(1 for line in text.splitlines() if line.strip())
+    if count > most:
+        raise UsageError(f"{name} holds {count} questions; the app answers at most {most} at a time "
+                         "(KB_BATCH_MAX_QUESTIONS), and `kb ask --batch` any number")
+    return parse_questions(text, name)
+
+
+def parse_questions(text: str, source: str) -> list[BatchQuestion]:
+    """The questions of a question file's text (`source` names it in messages)."""
+    lines = text.splitlines()
+    questions = [question_of(line, number, source) for number, line in enumerate(lines, 1) if line.strip()]
     if not questions:
-        raise UsageError(f"{path} holds no questions; write one per line, or JSON lines with "
+        raise UsageError(f"{source} holds no questions; write one per line, or JSON lines with "
                          '"id" and "question"')
     seen: dict[str, int] = {}
     for question in questions:
         if question.id in seen:
-            raise UsageError(f"{path}, line {question.line}: id '{question.id}' is already used "
+            raise UsageError(f"{source}, line {question.line}: id '{question.id}' is already used "
                              f"on line {seen[question.id]}")
         seen[question.id] = question.line
     return questions
 
 
-def question_of(text: str, number: int, path: Path) -> BatchQuestion:
+def question_of(text: str, number: int, source: str) -> BatchQuestion:
     """A line as a question: a JSON object when it starts with "{", else the line itself."""
-    where = f"{path}, line {number}"
+    where = f"{source}, line {number}"
     if not text.lstrip().startswith("{"):
         question, line_id = text, str(number)
     else:
@@ -74,16 +102,28 @@ def run(questions: list[BatchQuestion], answer_one: Callable[[str], dict],
         progress: bool = True) -> Iterator[dict]:
     """Each question's record ({"id", "question", ...what `answer_one` returns}), in file order,
     with a progress bar on standard error for more than a few questions."""
+    return with_progress(records(questions, answer_one), len(questions), progress)
+
+
+def with_progress(done: Iterable[dict], total: int, progress: bool = True) -> Iterator[dict]:
+    """The records of a batch of `total` questions, with a progress bar on standard error for more
+    than a few."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    shown = progress and len(questions) >= PROGRESS_FROM
+    shown = progress and total >= PROGRESS_FROM
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not shown) as bar:
-        task = bar.add_task("questions", total=len(questions))
-        for question in questions:
-            yield {"id": question.id, "question": question.question, **answer_one(question.question)}
+        task = bar.add_task("questions", total=total)
+        for record in done:
+            yield record
             bar.advance(task)
+
+
+def records(questions: list[BatchQuestion], answer_one: Callable[[str], dict]) -> Iterator[dict]:
+    """Each question's record ({"id", "question", ...what `answer_one` returns}), in file order."""
+    for question in questions:
+        yield {"id": question.id, "question": question.question, **answer_one(question.question)}
 
 
 def formatted(records: list[dict], kind: str, output_format: str) -> str:

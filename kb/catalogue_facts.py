@@ -35,6 +35,8 @@ class CatalogueFacts:
     def __init__(self, db: sqlite3.Connection, transaction: Callable):
         self.db = db
         self._transaction = transaction
+        self._places: dict[tuple[str, str], str | None] = {}  # passage_at, for one generation
+        self._places_generation = -1
 
     # Writing -----------------------------------------------------------------------------
 
@@ -151,7 +153,18 @@ class CatalogueFacts:
 
     def passage_at(self, doc_id: str, locator: str) -> str | None:
         """The live passage holding a provision: its own, an ancestor's that contains it, or its
-        first part (the rule ingest/facts_references.py resolves a document's own references by)."""
+        first part (the rule ingest/facts_references.py resolves a document's own references by).
+
+        Remembered while the live passages stay the same: guidance cites "Article 5" hundreds of
+        times, and each look-up scans the document's locators."""
+        generation = self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]
+        if self._places_generation != generation:
+            self._places, self._places_generation = {}, generation
+        if (doc_id, locator) not in self._places:
+            self._places[doc_id, locator] = self._passage_at(doc_id, locator)
+        return self._places[doc_id, locator]
+
+    def _passage_at(self, doc_id: str, locator: str) -> str | None:
         for candidate in parent_locators(locator):
             row = self.db.execute(
                 f"""SELECT f.passage_id FROM passages f {LIVE}

@@ -441,19 +441,15 @@ def ask(ctx, question, backend, k, doc_ids, jurisdiction, issuer, doc_type, sinc
     FILE, every question of the file is answered in one process, one JSON line each (or a report,
     with --format md|csv).
     """
-    from kb.batch import run
+    from kb.batch import with_progress
 
     questions = batch_questions(question, batch_file, output_format, "question")
     as_of = checked_date(as_of)
     filters = make_filters(doc_ids, jurisdiction, issuer, doc_type, since, until)
     if questions is not None:
         with open_kb(ctx) as kb:
-            def ask_one(text: str) -> dict:
-                answer = kb.ask(text, backend=backend, k=k, filters=filters, as_of=as_of).to_json()
-                del answer["question"]  # the record has it, as written in the file
-                return answer
-
-            print_batch(run(questions, ask_one), "ask", output_format)
+            answered = kb.ask_batch(questions, backend=backend, k=k, filters=filters, as_of=as_of)
+            print_batch(with_progress(answered, len(questions)), "ask", output_format)
         return
     question = checked_question(question)  # before anything is opened or loaded
     with open_kb(ctx) as kb:

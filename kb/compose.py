@@ -19,6 +19,7 @@ from datetime import date
 from kb.catalogue import Catalogue
 from kb.compose_terms import terms_in
 from kb.references import parent_locators
+from kb.search_links import is_aside
 from kb.types import Answer, ApplicationDate, Citation, Definition, Passage
 
 # How much a document binds: a law's provisions, then guidance on it, then everything else.
@@ -26,7 +27,8 @@ BINDING_TYPES = {"regulation", "directive", "decision", "executive_order", "memo
                  "licence"}
 GUIDANCE_TYPES = {"guidelines", "code_of_practice", "code_of_conduct", "recommendation", "framework",
                   "definition"}
-WHOLE_UNIT_MAX_WORDS = 150  # a passage this short is quoted whole, not by its nearest clause
+WHOLE_UNIT_MAX_WORDS = 200  # a passage this short is quoted whole, not by its nearest clause
+WHOLE_LIST_MAX_POINTS = 12  # a list this long is quoted whole when it is asked for
 DEFINITIONS_MAX = 6
 RELATED_PER_KIND = 3  # refers-to, explaining recitals, guidance citing it, acts outside the corpus
 RELATED_QUOTE_CHARS = 240
@@ -56,8 +58,15 @@ def whole_or_clause(passage: Passage, clause: str) -> str:
     return passage.text.strip() if short and authority(passage) <= 1 else clause
 
 
-def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]]) -> list[Quote]:
-    """The quotes of an extractive answer, binding first, lists completed with their lead-in."""
+def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]],
+                   lists_asked: frozenset[tuple[str, str]] = frozenset()) -> list[Quote]:
+    """The quotes of an extractive answer, binding first, each point under its lead-in.
+
+    A list is quoted whole (its lead-in and every point) when two of its points are quoted, when
+    the lead-in itself is ("1. The following AI practices shall be prohibited:" says nothing
+    without its points), or when the question comes closer to the lead-in than to the point
+    (`lists_asked`: it asks what the lead-in introduces); a single point otherwise gets its
+    lead-in line, without which it does not say what it is a point of."""
     quotes = [Quote(passage, whole_or_clause(passage, clause)) for passage, clause in quoted]
     quotes.sort(key=lambda quote: authority(quote.passage))  # stable: retrieval order within a rank
     lists: dict[tuple[str, str], list[Quote]] = {}
@@ -68,11 +77,16 @@ def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]]) -> l
     done: set[tuple[str, str]] = set()
     for quote in quotes:
         parent = list_parent(quote.passage)
-        if parent is None or len(lists[parent]) < 2:
+        heads = lead_in_of_list(quote) if parent is None else None
+        group = parent or heads
+        if group is None:
             composed.append(quote)
-        elif parent not in done:
-            done.add(parent)
-            composed += whole_list(catalogue, parent, lists[parent])
+        elif group not in done:
+            done.add(group)
+            members = lists.get(group, [])
+            whole = heads is not None or len(members) >= 2 or group in lists_asked
+            composed += (whole_list(catalogue, group, members) if whole
+                         else under_lead_in(catalogue, group, members)) or [quote]
     if composed and all(authority(quote.passage) > 1 for quote in composed):
         composed = binding_behind(catalogue, composed) + composed
     unique: dict[tuple[str, str], Quote] = {}
@@ -83,24 +97,65 @@ def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]]) -> l
 
 def list_parent(passage: Passage) -> tuple[str, str] | None:
     """(doc_id, locator) of the provision whose lead-in introduces this point, if it is one."""
-    chain = parent_locators(passage.locator)
-    if passage.kind == "point" and passage.context and len(chain) > 1:
-        return passage.doc_id, chain[1]
+    # The first ancestor that is not the point itself in its other spelling ("Section 4.2(a)").
+    chain = [locator for locator in parent_locators(passage.locator)
+             if not locator.endswith(passage.locator.split(" ", 1)[-1])]
+    if passage.kind == "point" and passage.context and chain:
+        return passage.doc_id, chain[0]
     return None
 
 
-def whole_list(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
-    """A lead-in and all the points under it, in the document's order ([] when it is no list)."""
+def lead_in_of_list(quote: Quote) -> tuple[str, str] | None:
+    """(doc_id, locator) when the quote is a binding provision's lead-in, words ending in a colon
+    that introduce the points below ("The following AI practices shall be prohibited:")."""
+    if authority(quote.passage) <= 1 and any(line.rstrip().endswith(":") for line in quote.text.splitlines()):
+        return quote.passage.doc_id, quote.passage.locator
+    return None
+
+
+def list_points(catalogue: Catalogue, group: tuple[str, str]) -> tuple[Passage | None, list[Passage]]:
+    """The passage at a list's own locator (its lead-in) and its direct points, in order."""
     doc_id, parent = group
     inside = catalogue.passages_inside(doc_id, parent)
     head = next((p for p in inside if p.locator == parent), None)
     points = [p for p in inside if p.kind == "point" and re.fullmatch(re.escape(parent) + _DIRECT_CHILD, p.locator)]
+    return head, points
+
+
+def lead_in_line(head: Passage | None, points: list[Passage], members: list[Quote]) -> list[Quote]:
+    """The lead-in as a quote of the passage that holds it ([] when no passage holds it verbatim)."""
     lead_in = (members[0].passage.context if members else points[0].context if points else "").strip()
-    if not points or not lead_in:
-        return members
+    if head is None or not lead_in:
+        return []
+    if lead_in.endswith(" …"):  # ingest clips a long lead-in; the passage holding it has it whole
+        first_line = head.text.strip().split("\n", 1)[0]
+        lead_in = first_line if first_line.startswith(lead_in[:-2]) else ""
+    return [Quote(head, lead_in)] if lead_in and lead_in in head.text else []
+
+
+def whole_list(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
+    """A lead-in and all the points under it, in the document's order (the quoted points alone
+    when it is no list, or one longer than WHOLE_LIST_MAX_POINTS: a catalogue, not a rule)."""
+    head, points = list_points(catalogue, group)
+    lead = lead_in_line(head, points, members)
+    if not points or not lead or len(points) > WHOLE_LIST_MAX_POINTS:
+        return lead + members if members else []
     chosen = {q.passage.passage_id: q for q in members}
-    lines = [Quote(head, lead_in)] if head is not None and lead_in in head.text else []
-    return lines + [chosen.get(p.passage_id) or Quote(p, whole_or_clause(p, p.text)) for p in points]
+    listed = [chosen.get(p.passage_id) or Quote(p, whole_or_clause(p, p.text)) for p in points]
+    return lead + listed + after_the_points(lead[0])
+
+
+def after_the_points(lead: Quote) -> list[Quote]:
+    """The words of the list's provision that follow its points ("Point (h) of the first
+    subparagraph is without prejudice to Article 9 ..."), when they are short: part of the unit."""
+    rest = lead.passage.text.split(lead.text, 1)[1].strip()
+    return [Quote(lead.passage, rest)] if rest and len(rest.split()) <= WHOLE_UNIT_MAX_WORDS else []
+
+
+def under_lead_in(catalogue: Catalogue, group: tuple[str, str], members: list[Quote]) -> list[Quote]:
+    """The quoted points of a list after its lead-in line."""
+    head, points = list_points(catalogue, group)
+    return lead_in_line(head, points, members) + members
 
 
 def binding_behind(catalogue: Catalogue, quotes: list[Quote]) -> list[Quote]:
@@ -181,23 +236,32 @@ def add_facts(catalogue: Catalogue, answer: Answer, as_of: str) -> None:
         answer.citations = dated(catalogue, answer.citations, as_of)
     cited = {c.passage.passage_id for c in answer.citations}
     first_n = max(c.n for c in answer.citations) + 1
-    answer.definitions = definitions_used(catalogue, answer.citations, cited, first_n)
+    answer.definitions = definitions_used(catalogue, answer.citations, cited, first_n, answer.question)
     cited |= {c.passage.passage_id for c in answer.definitions}
     answer.related = related(catalogue, answer.citations, cited, first_n + len(answer.definitions), as_of)
 
 
-def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int) -> list[Citation]:
-    """The definitions, in the quoted text's own document, of the terms the quotes use."""
+def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int,
+                     question: str = "") -> list[Citation]:
+    """The definitions, in the cited documents, of the terms the question uses (first: what a
+    person asked about), then of those each quote uses, in the quote's own document."""
     doc_ids = list(dict.fromkeys(c.passage.doc_id for c in citations))
     index = catalogue.facts.defined_terms(doc_ids)
     chosen: list[Definition] = []
+
+    def choose(definition: Definition) -> None:
+        if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d in chosen):
+            chosen.append(definition)
+
+    # The question's terms, each defined once: by the first cited document that defines it.
+    for key in terms_in(question, set(index)):
+        owner = next(doc_id for doc_id in doc_ids if any(d.passage_id.startswith(doc_id + ":") for d in index[key]))
+        choose(next(d for d in index[key] if d.passage_id.startswith(owner + ":")))
     for citation in citations:
         prefix = citation.passage.doc_id + ":"
         own = {key for key, found in index.items() if any(d.passage_id.startswith(prefix) for d in found)}
         for key in terms_in(citation.quote, own):
-            definition = next(d for d in index[key] if d.passage_id.startswith(prefix))
-            if definition.passage_id not in cited and all(d.passage_id != definition.passage_id for d in chosen):
-                chosen.append(definition)
+            choose(next(d for d in index[key] if d.passage_id.startswith(prefix)))
     chosen = chosen[:DEFINITIONS_MAX]
     passages = catalogue.passages_by_id([d.passage_id for d in chosen])
     return [Citation(first_n + i, passages[d.passage_id], d.text)
@@ -207,7 +271,8 @@ def definitions_used(catalogue: Catalogue, citations: list[Citation], cited: set
 def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], first_n: int,
             as_of: str) -> list[Citation]:
     """What the cited provisions refer to, the recitals that explain them, guidance citing them,
-    and acts outside the corpus they name (with their EUR-Lex link)."""
+    and acts outside the corpus they name (with their EUR-Lex link); a footnote or bibliography
+    entry that cites a provision is an aside, not a related provision."""
     binding = [c.passage.passage_id for c in citations if authority(c.passage) <= 1]
     refers, outside, guidance = [], [], []
     for passage_id in binding:
@@ -218,7 +283,8 @@ def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], fi
                 outside.append(external_passage(reference.words, reference.target_locator, reference.external_url))
         guidance += [r.passage_id for r in catalogue.facts.referred_by(passage_id)
                      if not r.passage_id.startswith(passage_id.split(":", 1)[0] + ":")]
-    recitals = [r for pid in binding for r in catalogue.explaining_recitals(binding).get(pid, [])]
+    explaining = catalogue.explaining_recitals(binding)
+    recitals = [r for pid in binding for r in explaining.get(pid, [])]
     candidates = catalogue.passages_by_id(list(dict.fromkeys(refers + recitals + guidance)))
     # A provision split into several passages (a long recital) is one related provision.
     taken = {(c.passage.doc_id, c.passage.locator) for c in citations}
@@ -227,7 +293,8 @@ def related(catalogue: Catalogue, citations: list[Citation], cited: set[str], fi
         fresh = []
         for pid in dict.fromkeys(kind):
             passage = candidates.get(pid)
-            if passage and pid not in cited and (passage.doc_id, passage.locator) not in taken:
+            if (passage and pid not in cited and not is_aside(passage)
+                    and (passage.doc_id, passage.locator) not in taken):
                 taken.add((passage.doc_id, passage.locator))
                 fresh.append(passage)
         picked += fresh[:RELATED_PER_KIND]

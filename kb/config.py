@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     llm_context: int = Field(default=2048, ge=512, description="Model context window, in tokens.")
     llm_threads: int = Field(default=0, ge=0, description="CPU threads for llama-cpp; 0 = all cores.")
     answer_k: int = Field(default=5, ge=1, le=20, description="Passages retrieved for an answer.")
+    batch_max_questions: int = Field(
+        default=100, gt=0, description="Most questions the app answers from one uploaded file "
+                                       "(`kb ask --batch` takes any number).")
     answer_passages: int = Field(
         default=3, ge=1, le=10,
         description="Passages shown to the model (the best answer_k); fewer = faster first token.")

@@ -5,6 +5,11 @@ document title, heading path and lead-in, so "GDPR consent" finds Article 7 of t
 rebuilt after every command that changes the catalogue and saved under the catalogue generation
 it reflects; a pointer file switched with os.replace names the live build, so a reader never
 loads a half-written index. Hits of replaced versions are dropped by the catalogue lookup.
+
+While another process is still writing (an ingest switches documents one by one and saves the
+index once, at the end), a reader whose saved build is behind the catalogue indexes the live
+passages in memory instead: the saved build's hits of a document switched since would all be
+dropped, and the document would vanish from keyword search until the writer finishes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,16 +67,11 @@ class KeywordIndex:
 
     def rebuild(self, catalogue: Catalogue) -> None:
         """Index every live passage, save it, and make it the live build."""
-        import bm25s
-
-        generation = catalogue.generation()
-        vector_ids, texts = catalogue.keyword_documents()
+        generation, retriever, vector_ids = _index(catalogue)
         build = self.folder / f"build-{generation}-{os.getpid()}"
         shutil.rmtree(build, ignore_errors=True)
         build.mkdir(parents=True)
-        if texts:
-            retriever = bm25s.BM25()
-            retriever.index(tokenize(texts, as_ids=True), show_progress=False)
+        if retriever is not None:
             retriever.save(str(build), show_progress=False)
         (build / "ids.json").write_text(json.dumps(vector_ids))
         pointer = self.folder / f".{_POINTER}.tmp{os.getpid()}"
@@ -78,18 +79,36 @@ class KeywordIndex:
         os.replace(pointer, self.folder / _POINTER)
         self._remove_old_builds(keep=build.name)
 
+    def index_in_memory(self, catalogue: Catalogue) -> None:
+        """Index the live passages for this process only, leaving the saved build to the writer;
+        searches use it until a saved build as new as it appears."""
+        built = _index(catalogue)
+        with _lock:
+            self._loaded = built
+
+    def generation(self) -> int | None:
+        """The catalogue generation that searches see: the saved build's, or that of a newer one
+        loaded or indexed in memory."""
+        known = [self.built_generation(), self._loaded[0] if self._loaded else None]
+        return max((generation for generation in known if generation is not None), default=None)
+
     def _remove_old_builds(self, keep: str) -> None:
         for old in self.folder.glob("build-*"):
             if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _load(self):
-        """The live build, loaded once per generation."""
+        """The live build, loaded once per generation (unless what is loaded is newer)."""
         import bm25s
 
         for attempt in range(3):
-            pointer = json.loads((self.folder / _POINTER).read_text())
-            if self._loaded and self._loaded[0] == pointer["generation"]:
+            try:
+                pointer = json.loads((self.folder / _POINTER).read_text())
+            except OSError:
+                if self._loaded:  # indexed in memory before any build was saved
+                    return self._loaded
+                raise
+            if self._loaded and self._loaded[0] >= pointer["generation"]:
                 return self._loaded
             build = self.folder / pointer["build"]
             try:
@@ -109,13 +128,19 @@ class KeywordIndex:
             self._loaded = None
             return self._load()[2]
 
-    def unknown(self, words: list[str]) -> list[str]:
-        """The words (after stemming) that no live passage contains."""
+    def passages_with(self, words: list[str]) -> dict[str, list[str]]:
+        """For each word that has stems (a stop word has none): the vector ids of the live passages
+        that contain one of them."""
         with _lock:
-            _, retriever, _ = self._load()
-        vocabulary = retriever.vocab_dict if retriever is not None else {}
-        return [word for word, stems in zip(words, tokenize(words), strict=False)
-                if stems and not any(stem in vocabulary for stem in stems)]
+            _, retriever, vector_ids = self._load()
+        found: dict[str, list[str]] = {}
+        for word, stems in zip(words, tokenize(words), strict=False):
+            if not stems:
+                continue
+            known = [stem for stem in stems if retriever is not None and stem in retriever.vocab_dict]
+            # Every stem of the vocabulary scores above 0 in each passage holding it (BM25's idf is positive).
+            found[word] = [vector_ids[i] for i in np.flatnonzero(retriever.get_scores(known))] if known else []
+        return found
 
     def scores(self, query: str, vector_ids: list[str]) -> dict[str, float]:
         """BM25 score of each of `vector_ids` for the query (0 for ids not in the live build)."""
@@ -150,3 +175,19 @@ class KeywordIndex:
         documents, scores = retriever.retrieve(query_tokens, k=k, show_progress=False,
                                                weight_mask=mask)
         return [(vector_ids[i], float(s)) for i, s in zip(documents[0], scores[0], strict=False) if s > 0]
+
+
+def _index(catalogue: Catalogue) -> tuple[int, Any, list[str]]:
+    """(generation, BM25 index or None when there are no passages, vector ids) of the live passages.
+
+    The generation is read first: if a writer switches a document meanwhile, the index is newer
+    than it says, and is merely built again."""
+    import bm25s
+
+    generation = catalogue.generation()
+    vector_ids, texts = catalogue.keyword_documents()
+    if not texts:
+        return generation, None, vector_ids
+    retriever = bm25s.BM25()
+    retriever.index(tokenize(texts, as_ids=True), show_progress=False)
+    return generation, retriever, vector_ids

@@ -23,11 +23,12 @@ from kb.errors import NotFoundError, UsageError
 from kb.keyword import tokenize
 from kb.references import document_mentions, find_references, parent_locators
 from kb.search_documents import with_document_evidence
-from kb.search_links import with_links
+from kb.search_links import is_aside, with_links
 from kb.store import Store
 from kb.types import Hit, Passage, document_of_vector, matches_locator  # noqa: F401 - matches_locator: re-exported, its rule lives in kb.types
 
 MAX_K = 100
+SEARCH_ATTEMPTS = 3  # runs of a search whose catalogue another process changes while it runs
 MAX_PROVISION_PASSAGES = 10
 # Framework identifiers cite places the way articles do: "GOVERN 1.1", "MEASURE 2.11", "MAP 5".
 _IDENTIFIER = re.compile(r"\b([A-Z]{3,} \d+(?:\.\d+)+)\b")
@@ -90,19 +91,36 @@ class SearchResults:
 
 def search(store: Store, embedder: Embedder, query: str, k: int = 5,
            filters: SearchFilters | None = None, max_per_doc: int = 0) -> SearchResults:
-    """The k passages that best answer the query, best first."""
+    """The k passages that best answer the query, best first.
+
+    A search reads the catalogue and both indexes several times. If another process switches a
+    document meanwhile, the hits found under the old version's ids are dropped as not live and the
+    document would be missing, so a search whose catalogue generation changed while it ran is run
+    again (a writer switching a document faster than a search runs is not met in practice).
+    """
     query = query.strip()
     if not query:
         raise UsageError("the search query is empty; ask a question or name a provision")
     if not 1 <= k <= MAX_K:
         raise UsageError(f"k must be between 1 and {MAX_K}, not {k}")
+    embedding = embedder.embed_query(query)
+    for _ in range(SEARCH_ATTEMPTS):
+        generation = store.catalogue.generation()
+        results = search_once(store, embedding, query, k, filters, max_per_doc)
+        if store.catalogue.generation() == generation:
+            break
+    return results
+
+
+def search_once(store: Store, embedding: list[float], query: str, k: int, filters: SearchFilters | None,
+                max_per_doc: int) -> SearchResults:
+    """One search with the query's embedding, over the catalogue as it is (see search)."""
     settings = store.settings
     documents = store.catalogue.documents()
     allowed = filters.allowed(documents) if filters and filters.active() else None
     names = document_names(documents)  # once per search: aliases and named documents share it
     aliases = document_aliases(documents, names)
     store.ensure_keyword_index()
-    embedding = embedder.embed_query(query)
     dense = store.dense_search(embedding, settings.candidates, allowed)
     keyword = store.keyword.search(query, settings.candidates, allowed)
     scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
@@ -124,7 +142,7 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
     hits = select(ranked, passages, scores, k, max_per_doc, pinned)
     best = max((similarity for _, similarity in dense), default=0.0)
     query_names = names_in(query, aliases)
-    unknown = store.keyword.unknown(query_names)
+    unknown = unmentioned_names(store, query_names)
     no_match = not pinned and (best < settings.no_match_similarity or bool(unknown))
     return SearchResults(hits=hits, no_good_match=no_match, best_similarity=best,
                          references=found, unknown_names=unknown, names=query_names)
@@ -149,6 +167,26 @@ def names_in(query: str, aliases: dict[str, str]) -> list[str]:
             continue
         names.append(word)
     return names
+
+
+def unmentioned_names(store: Store, names: list[str]) -> list[str]:
+    """The names that no live passage mentions, footnotes and bibliographies aside: a corpus that
+    cites the "Colorado Technology Law Journal" in a reference list says nothing about Colorado's law."""
+    return [name for name, vector_ids in store.keyword.passages_with(names).items()
+            if not mentioned_outside_asides(store, vector_ids)]
+
+
+def mentioned_outside_asides(store: Store, vector_ids: list[str]) -> bool:
+    """Whether any of these passages is live and not a footnote or bibliography entry (looked up 10,
+    then 100, then 1,000 at a time: a common name is in thousands of passages, and one of the first
+    will do)."""
+    start, batch = 0, 10
+    while start < len(vector_ids):
+        passages = store.catalogue.passages_by_vector_id(vector_ids[start:start + batch])
+        if any(not is_aside(passage) for passage in passages.values()):
+            return True
+        start, batch = start + batch, min(batch * 10, 1000)
+    return False
 
 
 def fuse(rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: int) -> dict[str, float]:

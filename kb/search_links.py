@@ -10,6 +10,7 @@ so they carry a lower prior.
 
 from __future__ import annotations
 
+import re
 import weakref
 from dataclasses import dataclass, field
 
@@ -18,9 +19,11 @@ from kb.references import find_references, parent_locators
 from kb.store import Store
 from kb.types import Passage, vector_id
 
-# Passages that are rarely an answer: a PDF's footnotes, and its bibliography ("Reference 12").
+# Passages that are rarely an answer: a PDF's footnotes, and its bibliography ("Reference 12"),
+# whether its entries are numbered or only laid out in pages under a heading ("Appendix B. References").
 ASIDE_KINDS = ("footnote",)
 ASIDE_LOCATORS = ("footnote ", "reference ")
+_BIBLIOGRAPHY_HEADING = re.compile(r"(?:^|[\s.:])(?:references|bibliography|works cited|endnotes)$", re.IGNORECASE)
 
 
 def with_links(store: Store, scores: dict[str, float]) -> dict[str, float]:
@@ -31,7 +34,8 @@ def with_links(store: Store, scores: dict[str, float]) -> dict[str, float]:
 
 def is_aside(passage: Passage) -> bool:
     """A footnote or a bibliography entry: text beside the document's own argument."""
-    return passage.kind in ASIDE_KINDS or passage.locator.casefold().startswith(ASIDE_LOCATORS)
+    return (passage.kind in ASIDE_KINDS or passage.locator.casefold().startswith(ASIDE_LOCATORS)
+            or any(_BIBLIOGRAPHY_HEADING.search(heading.strip()) for heading in passage.heading_path))
 
 
 def with_asides_lowered(store: Store, scores: dict[str, float]) -> dict[str, float]:

@@ -129,8 +129,11 @@ def evidence_clauses(text: str) -> list[tuple[int, int]]:
 
 
 def clause_texts(passages) -> list[str]:
-    """The evidence clauses of passages, as text: what ingest embeds ahead of questions."""
-    return [passage.text[start:end] for passage in passages for start, end in evidence_clauses(passage.text)]
+    """The evidence clauses of passages, and the lead-ins of their points, as text: what ingest
+    embeds ahead of questions (answers compare a question with a point and with its lead-in)."""
+    clauses = [passage.text[start:end] for passage in passages for start, end in evidence_clauses(passage.text)]
+    return clauses + list(dict.fromkeys(passage.context.strip() for passage in passages
+                                        if passage.kind == "point" and passage.context.strip()))
 
 
 @lru_cache(maxsize=1)

@@ -9,11 +9,16 @@ Replacing a document: the new version's vectors are added under new ids, the cat
 to the new version in one transaction, then the old vectors are deleted. Searches only accept
 vectors of live versions, so they see the old version or the new one, never a mix; a crash at
 any point leaves the previous version searchable.
+
+Other processes' writes: a local Chroma never sees the vectors another process adds after it
+loaded them, so a store that only reads (the app while `kb ingest` runs) opens a fresh view of
+them whenever the catalogue generation moves on (kb/vector_view.py).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -25,6 +30,7 @@ from kb.config import Settings
 from kb.errors import StoreError
 from kb.keyword import KeywordIndex
 from kb.types import Fetched, Passage, Source, vector_id
+from kb.vector_view import VectorView, local_view
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +39,7 @@ _OWNER_KEY = "kb_data_dir"
 
 
 def open_collection(client, settings: Settings):
-    """The configured Chroma collection (cosine space) of `client` (see chroma_client)."""
+    """The configured Chroma collection (cosine space) of `client`."""
     try:
         collection = client.get_or_create_collection(
             settings.collection, embedding_function=None,
@@ -49,19 +55,15 @@ def open_collection(client, settings: Settings):
     return collection
 
 
-def chroma_client(settings: Settings):
-    """chromadb's HttpClient for KB_CHROMA_URL, else its PersistentClient under KB_HOME."""
+def server_client(settings: Settings):
+    """chromadb's HttpClient for KB_CHROMA_URL."""
     import chromadb
 
-    options = chromadb.Settings(anonymized_telemetry=False)
-    if not settings.chroma_url:
-        settings.chroma_path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=options)
     url = urlsplit(settings.chroma_url)
     https = url.scheme == "https"
     try:
         return chromadb.HttpClient(host=url.hostname or "", port=url.port or (443 if https else 8000),
-                                   ssl=https, settings=options)
+                                   ssl=https, settings=chromadb.Settings(anonymized_telemetry=False))
     except Exception as exc:  # chromadb raises ValueError after a failed heartbeat
         raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: is `chroma run` "
                          "started?") from exc
@@ -116,14 +118,37 @@ class Store:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.catalogue = Catalogue(settings.catalogue_path)
-        client = chroma_client(settings)
-        self.collection = open_collection(client, settings)
+        self._view_lock = threading.Lock()
+        self._open_vectors()
+        self.keyword = KeywordIndex(settings.home / "keyword")
+        self._write_lock = FileLock(str(settings.home / "write.lock"))
+
+    def _open_vectors(self) -> None:
+        """Open the Chroma collection: on the server, or in this process's view of the local one."""
+        if self.settings.chroma_url:
+            self._view: VectorView | None = None
+            client = server_client(self.settings)
+        else:
+            self._view = local_view(self.settings.chroma_path, self.catalogue.generation)
+            client = self._view.client
+        self.collection = open_collection(client, self.settings)
         try:
             self._max_batch = max(1, int(client.get_max_batch_size()))
         except Exception:  # a server too old to say
             self._max_batch = 1000
-        self.keyword = KeywordIndex(settings.home / "keyword")
-        self._write_lock = FileLock(str(settings.home / "write.lock"))
+
+    def _vectors_up_to_date(self) -> None:
+        """Reopen a local collection whose view is behind the catalogue (a Chroma server serves
+        every process the same vectors)."""
+        if self._view is None or self._view.current(self.catalogue.generation()):
+            return
+        with self._view_lock:
+            if self._view is not None and not self._view.current(self.catalogue.generation()):
+                self._open_vectors()
+
+    def _wrote_vectors(self) -> None:
+        if self._view is not None:
+            self._view.wrote(self.catalogue.generation())
 
     @contextmanager
     def writing(self):
@@ -134,6 +159,7 @@ class Store:
             raise StoreError(
                 f"another kb command is changing {self.settings.home}; wait for it to finish") from exc
         try:
+            self._vectors_up_to_date()  # doctor reads vectors under the lock too
             yield
         finally:
             self._write_lock.release()
@@ -146,16 +172,15 @@ class Store:
         return False
 
     def ensure_keyword_index(self) -> None:
-        """For readers: rebuild a missing or stale keyword index unless a writer is at work
-        (it rebuilds when it finishes)."""
-        if self.keyword.built_generation() == self.catalogue.generation():
+        """For readers: a keyword index as new as the catalogue. A missing or stale saved build is
+        rebuilt; while a writer holds the lock (it saves one when it finishes) this process indexes
+        the live passages in memory, so that documents it has switched stay searchable."""
+        if self.keyword.generation() == self.catalogue.generation():
             return
         try:
             self._write_lock.acquire(timeout=0)
         except Timeout:
-            if self.keyword.built_generation() is None:
-                raise StoreError("the keyword index is being built by a running kb command; "
-                                 "try again in a moment") from None
+            self.keyword.index_in_memory(self.catalogue)
             return
         try:
             self.refresh_keyword_index()
@@ -178,6 +203,7 @@ class Store:
                              "its previous version is unchanged") from exc
         self.catalogue.switch_version(source, fetched, version, parser, passages, embed_model,
                                       links or {})
+        self._wrote_vectors()
         # The old version's vectors. Other documents' leftovers (of a killed command) are swept
         # by delete_stale_vectors() once per ingest or add: sweeping here, per document, scans
         # the whole collection each time (quadratic in a bulk load).
@@ -195,7 +221,8 @@ class Store:
     def remove_document(self, doc_id: str) -> None:
         """Remove a document from the catalogue, then its vectors."""
         self.catalogue.remove_document(doc_id)
-        self._delete_where({"doc_id": doc_id})
+        if self._delete_where({"doc_id": doc_id}):
+            self._wrote_vectors()
 
     def delete_stale_vectors(self) -> None:
         """Delete the vectors of every version that is not live: the leftovers of a command that
@@ -224,11 +251,14 @@ class Store:
         sample = self.collection.get(limit=1, include=["embeddings"])["embeddings"]
         return len(sample[0]) if sample is not None and len(sample) else None
 
-    def _delete_where(self, where: dict) -> None:
+    def _delete_where(self, where: dict) -> bool:
+        """Delete vectors by metadata; False (logged) when Chroma refused."""
         try:
             self.collection.delete(where=where)
         except Exception as exc:  # unreachable vectors are invisible to search; doctor cleans them
             log.warning("could not delete stale vectors (%s): %s", where, exc)
+            return False
+        return True
 
     def dense_search(self, embedding: list[float], k: int,
                      allowed: set[str] | None = None) -> list[tuple[str, float]]:
@@ -238,6 +268,7 @@ class Store:
         metadata filter costs ~25 ms per query in Chroma, so it is used only when documents
         are filtered.
         """
+        self._vectors_up_to_date()
         where = None
         if allowed is not None:
             live = [version_key(doc, version) for doc, version in self.catalogue.live_versions().items()

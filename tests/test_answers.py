@@ -115,11 +115,11 @@ def llama_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("server")
     model = gemma.assemble(folder / gemma.MODEL_NAME)
     port = free_port()
-    log = open(folder / "server.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "gemma",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
-        stdout=log, stderr=subprocess.STDOUT)
+    with open(folder / "server.log", "wb") as log:  # the server keeps its own copy of the file
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "gemma",
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
+            stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 60
@@ -136,7 +136,6 @@ def llama_server(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=20)
-        log.close()
 
 
 def test_openai_backend_against_a_real_llama_cpp_server(in_corpus, llama_server, monkeypatch):

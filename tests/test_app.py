@@ -298,3 +298,39 @@ def test_ask_abstains_when_the_corpus_does_not_cover_the_question(app):
 def test_ask_shows_a_bad_question_as_the_cli_message(app):
     at = ask(app(), "x" * 2500)
     assert at.error[0].value.startswith("the question is 2,500 characters long")
+
+
+# Ask: a list of questions (issue 17) -------------------------------------------------------------
+
+def answer_file(at: AppTest, name: str, content: bytes, backend: str = "extractive") -> AppTest:
+    """Upload a question file on the Ask page and press the button that answers it."""
+    at.run()
+    next(box for box in at.selectbox if box.label == "Written by").set_value(backend).run()
+    next(u for u in at.file_uploader if u.label == "Question file").set_value((name, content, "text/plain")).run()
+    return next(b for b in at.button if b.label == "Answer every question").click().run(timeout=120)
+
+
+def test_a_question_file_is_answered_and_its_report_offered_in_three_formats(app):
+    at = answer_file(app(), "checklist.jsonl", b'{"id": "reg", "question": "Must a drone be registered?"}\n'
+                                               b'{"id": "kids", "question": "Do children need a helmet?"}\n')
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "2 of 2 questions of checklist\\.jsonl answered" in texts(at)
+    table = at.dataframe[0].value
+    assert list(table["id"]) == ["reg", "kids"] and set(table["mode"]) <= {"extractive", "abstained"}
+    assert [b.label for b in at.download_button] == ["Download JSON lines", "Download Markdown", "Download CSV"]
+    at.run()  # the report stays until another file is answered
+    assert "2 of 2 questions of checklist\\.jsonl answered" in texts(at)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.txt", b"\n  \n", "empty.txt is empty; write one question per line"),
+    ("scan.txt", b"%PDF-1.7\n\x00\x01\x02\xff\xfe binary", "scan.txt is not a text file"),
+    ("long.txt", b"".join(b"question %d?\n" % n for n in range(101)),
+     "long.txt holds 101 questions; the app answers at most 100 at a time"),
+    ("bad.jsonl", b'{"id": "a", "question": "ok?"}\n{"id": "a"\n', "bad.jsonl, line 2: not valid JSON"),
+])
+def test_a_bad_question_file_is_a_clear_message_and_nothing_is_answered(app, name, content, message):
+    at = answer_file(app(), name, content)
+    assert not at.exception
+    assert at.error[0].value.startswith(message), at.error[0].value
+    assert not at.dataframe and not at.download_button

@@ -1,5 +1,5 @@
 """Two kb processes at once: writers are kept apart with a clear message, and a search running
-while another process re-ingests sees each document's old or new version, never a mix."""
+while another process re-ingests sees every document, in its old or its new version, never a mix."""
 
 from __future__ import annotations
 
@@ -37,13 +37,15 @@ def test_a_second_writer_process_is_refused_with_a_clear_message(settings, embed
         assert health.healthy and (health.documents, health.passages) == (1, added.passages)
 
 
-def test_searches_during_a_reingest_see_one_version_of_each_document(settings, embedder, tmp_path):
+def test_searches_during_a_reingest_see_every_document_in_one_version(settings, embedder, tmp_path):
     mirror = tmp_path / "mirror"
     registry = write_mirror(mirror, "v1")
     with KnowledgeBase.open(settings.home, embedder=embedder, mirror=mirror,
                             sources_file=registry) as kb:  # a reader that stays open
         kb.ingest()
 
+        query = "registration inspection helmets rules"
+        baseline = kb.search(query, k=10).best_similarity
         write_mirror(mirror, "v2")
         initial = generation(settings.home)
         writer = subprocess.Popen(kb_command("ingest", "--mirror", str(mirror)), cwd=REPO,
@@ -51,31 +53,34 @@ def test_searches_during_a_reingest_see_one_version_of_each_document(settings, e
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # Each search with the catalogue generation read before and after it: every document that
         # goes live (a switch) bumps the generation once.
-        seen: list[tuple[int, int, dict[str, set[str]]]] = []
+        seen: list[tuple[int, int, dict[str, set[str]], float]] = []
         while writer.poll() is None or not seen:
             before = generation(settings.home)
-            hits = kb.search("registration inspection helmets rules", k=10).hits
+            results = kb.search(query, k=10)
             after = generation(settings.home)
             versions: dict[str, set[str]] = {}
-            for hit in hits:
+            for hit in results.hits:
                 versions.setdefault(hit.passage.doc_id, set()).update(_VERSION.findall(hit.passage.text))
-            seen.append((before, after, versions))
+            seen.append((before, after, versions, results.best_similarity))
             time.sleep(0.01)
         assert writer.wait() == 0, writer.stderr.read()
         final = generation(settings.home)
         assert final - initial == len(seen[0][2]) == 3  # one switch per document
-        mixed = [versions for _, _, versions in seen if any(len(v) != 1 for v in versions.values())]
+        mixed = [versions for _, _, versions, _ in seen if any(len(v) != 1 for v in versions.values())]
         assert mixed == []
         # Only searches that ran wholly between the first switch and the last met a store holding
         # some documents new and others old: the state this test is about.
-        between = [versions for before, after, versions in seen if initial < before and after < final]
+        between = [(versions, best) for before, after, versions, best in seen if initial < before and after < final]
         assert len(between) >= 3, f"only {len(between)} searches ran between the first and the last switch"
-        assert all(versions for versions in between)
+        # Every document in every search, a switched one in its new version: the keyword index
+        # the writer saves only at the end is not waited for, and the vectors it added are seen.
+        assert [sorted(versions) for versions, _ in between] == [["drones", "helmets", "lifts"]] * len(between)
+        assert any("v2" in set().union(*versions.values()) for versions, _ in between)
         assert seen[0][2] and all(v == {"v1"} for v in seen[0][2].values())
-        final_hits = kb.search("registration inspection helmets rules", k=10).hits
-        assert {_VERSION.findall(hit.passage.text)[0] for hit in final_hits} == {"v2"}
-        # Known gap, seen on 2 cores: between the switches a document already switched comes back in
-        # neither version until the writer finishes (a reader leaves the stale keyword index to the
-        # writer, and the new vectors do not come back either).
-        if not any("v2" in set().union(*versions.values()) for versions in between):
-            pytest.xfail("a document switched mid-ingest is missing from other processes' searches")
+        # The versions differ only in their marker, so the best match is about as close as before.
+        # It counts only the vectors of live passages: a reader blind to the vectors another process
+        # wrote scores only the documents not yet switched, and 0 once all are.
+        assert [best for _, best in between if abs(best - baseline) > 0.05] == []
+        final_results = kb.search(query, k=10)
+        assert {_VERSION.findall(hit.passage.text)[0] for hit in final_results.hits} == {"v2"}
+        assert final_results.best_similarity == pytest.approx(baseline, abs=0.05)

@@ -95,9 +95,6 @@ def test_gdpr_structure_as_locators(in_home):
 
 # Known regressions since the corpus grew from 8 to 26 documents (search, kb/search.py): strict, so
 # each turns into a failure, to be removed, once search handles it again.
-GREW = "corpus grew to 26 documents: "
-
-
 def test_emotion_recognition_at_work_finds_article_5(in_searched):
     hits = json.loads(kb("search", "Can my employer use emotion recognition on me at work?",
                          "--json").stdout)
@@ -216,9 +213,9 @@ def test_filters_and_caps_on_the_command_line(in_searched):
 
 @pytest.mark.parametrize("query, flagged", [
     ("What's a good recipe for banana bread?", True),
-    pytest.param("What does the Colorado AI Act require from deployers?", True, marks=pytest.mark.xfail(
-        strict=True, reason=GREW + "'Colorado' now occurs in NIST AI 600-1's references, so it is no longer "
-        "an unknown name, and the question's similarity alone does not flag it")),
+    # NIST AI 600-1's references name a "Colorado Technology Law Journal": a bibliography entry,
+    # which does not make the corpus cover Colorado's law.
+    ("What does the Colorado AI Act require from deployers?", True),
     ("Which AI practices are banned in the EU?", False),
     ("How long may a company keep my personal data?", False),
 ])

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,9 @@ def vector_writes(home: Path) -> int:
 
 
 def start(home: Path, *args: str, **env: str) -> subprocess.Popen:
-    log = open(home.parent / f"kb-{time.monotonic_ns()}.log", "w")
-    return subprocess.Popen(kb_command(*args), cwd=REPO, env=kb_env(home, **env),
-                            stdout=log, stderr=log)
+    with open(home.parent / f"kb-{time.monotonic_ns()}.log", "w") as log:  # the child keeps its own copy
+        return subprocess.Popen(kb_command(*args), cwd=REPO, env=kb_env(home, **env),
+                                stdout=log, stderr=log)
 
 
 def kill_when(process: subprocess.Popen, ready: Callable[[], bool], delay: float) -> bool:
@@ -88,7 +89,7 @@ def test_ingest_killed_while_writing_then_run_again_equals_a_clean_run(tmp_path,
         registry = write_mirror(mirror, version)
         before = (generation(home), vector_writes(home))
         process = start(home, "ingest", "--mirror", str(mirror), KB_SOURCES_FILE=str(registry))
-        killed += kill_when(process, lambda: point(before), delay)
+        killed += kill_when(process, partial(point, before), delay)
     assert killed == len(kill_points), "an ingest finished before it could be killed"
     again = run_kb(home, "ingest", "--mirror", str(mirror), KB_SOURCES_FILE=str(registry))
     assert again.returncode == 0, again.stderr

@@ -18,6 +18,10 @@ from kb.config import load_settings
 from kb.types import Source
 from tests.conftest import REPO, corpus_document
 
+# Documents that define terms in their own ways (a memo's glossary, a framework's prose, guidelines).
+OTHER_WORDINGS = ("omb-m-24-10", "oecd-ai-recommendation", "nist-ai-rmf", "nist-ai-600-1",
+                  "ec-guidelines-prohibited-ai-practices", "ec-guidelines-gpai-obligations")
+
 
 @pytest.fixture(scope="module")
 def corpus_facts(shared_corpus, manifest, embedder):
@@ -25,7 +29,7 @@ def corpus_facts(shared_corpus, manifest, embedder):
     registry = {source.id: source for source in load_registry(REPO / "corpus" / "sources.toml")}
     budget = load_settings(home=REPO / ".kb-home-unused").max_passage_tokens
     read = {}
-    for doc_id in ("eu-ai-act", "gdpr", "us-eo-14110"):
+    for doc_id in ("eu-ai-act", "gdpr", "us-eo-14110", *OTHER_WORDINGS):
         entry = manifest[doc_id]
         source = registry.get(doc_id) or Source(id=doc_id, title=entry.get("title", doc_id),
                                                 canonical_url=entry["canonical_url"])
@@ -61,6 +65,49 @@ def test_executive_order_definitions_read_from_the_term_means_form(corpus_facts)
     assert definitions["artificial intelligence"].text == definitions["AI"].text
     assert definitions["dual-use foundation model"].text.startswith("(k) The term ‘‘dual-use foundation model’’ means")
     assert "synthetic content" in definitions
+
+
+def definitions_of(corpus_facts, doc_id):
+    return {d.term: d for d in corpus_facts[doc_id][1].definitions}
+
+
+def test_memorandum_glossary_entries_are_definitions(corpus_facts):
+    """OMB M-24-10 Section 6: "Agency: The term “agency” has the meaning provided in ..." and
+    "Rights-Impacting AI: The term “rights-impacting AI” refers to AI whose output ...", one block."""
+    found = definitions_of(corpus_facts, "omb-m-24-10")
+    assert len(found) >= 25
+    assert found["agency"].text == "Agency: The term “agency” has the meaning provided in 44 U.S.C. § 3502(1)."
+    assert found["rights-impacting AI"].text.startswith("Rights-Impacting AI: The term “rights-impacting AI” "
+                                                        "refers to AI whose output serves as a principal basis")
+    assert "Safety-Impacting AI:" not in found["rights-impacting AI"].text  # each runs to the next only
+    assert all(d.locator.startswith("Section 6") for d in found.values())
+
+
+def test_framework_and_recommendation_definitions_in_prose(corpus_facts):
+    oecd = definitions_of(corpus_facts, "oecd-ai-recommendation")
+    assert oecd["AI system"].text.startswith("AI system: An AI system is a machine-based system")
+    assert {"AI knowledge", "AI actors"} <= set(oecd)
+    rmf = definitions_of(corpus_facts, "nist-ai-rmf")
+    assert rmf["risk"].text.startswith("In the context of the AI RMF, risk refers to the composite measure")
+    assert {"Risk tolerance", "Accuracy", "Explainability"} <= set(rmf)
+    assert definitions_of(corpus_facts, "nist-ai-600-1")["Confabulation"].text.startswith(
+        "“Confabulation” refers to a phenomenon in which GAI systems generate")
+
+
+def test_guidelines_define_terms_in_their_numbered_paragraphs(corpus_facts):
+    prohibited = definitions_of(corpus_facts, "ec-guidelines-prohibited-ai-practices")
+    assert prohibited["Unfavourable treatment"].locator == "paragraph 165"
+    assert prohibited["Appreciable impairment"].text.startswith("(78) ‘Appreciable impairment’ refers to")
+    assert {"Scraping", "Crowd control"} <= set(prohibited)
+    gpai = definitions_of(corpus_facts, "ec-guidelines-gpai-obligations")
+    assert gpai["training compute"].text.startswith("(118) In these guidelines, ‘training compute’")
+
+
+def test_a_word_that_only_uses_a_term_defines_nothing(corpus_facts):
+    """"This means that ...", "Article 5(1)(a) AI Act also refers to ...": uses, not definitions."""
+    terms = {d.term.casefold() for doc_id in OTHER_WORDINGS for d in corpus_facts[doc_id][1].definitions}
+    assert not terms & {"this", "it", "that", "article", "ai act"}
+    assert not any(term[0].isdigit() or "(" in term for term in terms)
 
 
 def test_term_index_matches_plural_and_case_variants(corpus_facts):

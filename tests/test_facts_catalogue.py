@@ -16,29 +16,7 @@ from ingest.parse import parse
 from ingest.sources import load_registry
 from kb.catalogue import Catalogue
 from kb.config import load_settings
-from tests.conftest import REPO, corpus_document
-
-
-@pytest.fixture(scope="module")
-def acts(shared_corpus, manifest, embedder):
-    """doc_id -> (source, fetched, passages) for the AI Act and the GDPR."""
-    registry = {source.id: source for source in load_registry(REPO / "corpus" / "sources.toml")}
-    budget = load_settings(home=REPO / ".kb-home-unused").max_passage_tokens
-    read = {}
-    for doc_id in ("eu-ai-act", "gdpr"):
-        fetched = corpus_document(shared_corpus, manifest, doc_id)
-        source = registry[doc_id]
-        passages = chunk(parse(fetched, hint=source.parser), source, embedder.count_tokens, budget)
-        read[doc_id] = source, fetched, passages
-    return read
-
-
-def go_live(catalogue: Catalogue, acts, doc_id: str, version: str, passages=None) -> None:
-    """What ingest does: facts kept with the version, then the version switched live."""
-    source, fetched, all_passages = acts[doc_id]
-    passages = all_passages if passages is None else passages
-    catalogue.facts.put(doc_id, version, extract_facts(passages, source))
-    catalogue.switch_version(source, fetched, version, "eurlex", passages, "test-model", {})
+from tests.conftest import REPO, corpus_document, go_live
 
 
 @pytest.fixture

@@ -301,7 +301,7 @@ def test_read_file_gives_a_local_document_with_its_provenance(tmp_path, settings
 
 
 def test_read_file_refuses_missing_folders_and_oversized_files(tmp_path, settings):
-    with pytest.raises(FetchError, match="missing.pdf does not exist"):
+    with pytest.raises(FetchError, match=re.escape("missing.pdf does not exist")):
         read_file(tmp_path / "missing.pdf", settings)
     with pytest.raises(FetchError, match="is a folder, not a document file"):
         read_file(tmp_path, settings)

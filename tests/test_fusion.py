@@ -10,7 +10,8 @@ from kb.search import (
     named_documents,
 )
 
-DOCS = [{"doc_id": "a", "jurisdiction": "EU", "issuer": "European Union", "doc_type": "regulation", "date": "2024-06-13"},
+DOCS = [{"doc_id": "a", "jurisdiction": "EU", "issuer": "European Union", "doc_type": "regulation",
+         "date": "2024-06-13"},
         {"doc_id": "b", "jurisdiction": "US", "issuer": "NIST", "doc_type": "framework", "date": "2023-01-26"},
         {"doc_id": "c", "jurisdiction": "EU", "issuer": "European Union", "doc_type": "regulation", "date": ""}]
 

@@ -83,9 +83,10 @@ def worker() -> None:
 def peak_resident_mb() -> float:
     """This process's peak resident memory. Not ru_maxrss: it keeps the high-water mark of the
     process that started us across exec (pytest, with the model loaded, at 1.3 GB)."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 

@@ -21,9 +21,11 @@ from ingest.parse import parse
 from kb.api import KnowledgeBase
 from kb.cli import cli
 from kb.errors import FetchError
+from tests import test_fetch
+from tests.test_fetch import HTML, page
 
 # The local web server of test_fetch, and its fixtures (forget_robots applies here too).
-from tests.test_fetch import HTML, forget_robots, page, site  # noqa: F401
+site, forget_robots = test_fetch.site, test_fetch.forget_robots
 
 # Every fault must be reported well within this (the settings allow 3 attempts of 0.5 s).
 REPORTED_WITHIN = 10.0

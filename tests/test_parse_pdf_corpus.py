@@ -213,7 +213,8 @@ def test_gpai_guidelines_annex_sections(parsed):
 
 def test_executive_order_sections_as_numbered(parsed, passages_of, shared_corpus, manifest):
     document = parsed("us-eo-14110")
-    assert document.title == "Safe, Secure, and Trustworthy Development and Use of Artificial Intelligence"  # "Arti-" + "ficial"
+    # "Arti-" + "ficial" across a line break, joined:
+    assert document.title == "Safe, Secure, and Trustworthy Development and Use of Artificial Intelligence"
     sections = [node for node in document.root.children if node.kind == "section"]
     assert [node.locator for node in sections] == [f"Sec. {n}" for n in range(1, 14)]
     assert sections[0].heading == "Section 1. Purpose."
@@ -312,7 +313,8 @@ def test_uk_white_paper_parts_sections_and_a_paragraph(parsed, passages_of, shar
     assert parts[2].heading == "Part Three: An innovative and iterative approach" and parts[2].page == 25
     assert node_at(document, "paragraph 45").page == 31
     assert node_at(document, "paragraph 45").blocks[0].startswith("45. Our framework is context-specific.")
-    assert heading_path(document, node_at(document, "paragraph 45"))[-1] == "3.2.2 Regulating the use – not the technology"
+    assert heading_path(document, node_at(document, "paragraph 45"))[-1] == (
+        "3.2.2 Regulating the use – not the technology")
     assert [node.locator for node in document.root.children if node.kind == "annex"] == [
         "Annex A", "Annex B", "Annex C"]
     entry = manifest["uk-ai-white-paper-2023"]
@@ -390,7 +392,8 @@ def test_extra_gpai_chapters_measures(extra_chapters):
     commitments = [node.locator for node in safety.root.walk() if re.fullmatch(r"Commitment \d+", node.locator)]
     assert commitments == [f"Commitment {n}" for n in range(1, 11)]
     seven = node_at(safety, "Commitment 7")
-    assert [node.locator for node in seven.children if node.kind == "section"] == [f"Measure 7.{n}" for n in range(1, 8)]
+    measures = [node.locator for node in seven.children if node.kind == "section"]
+    assert measures == [f"Measure 7.{n}" for n in range(1, 8)]
     assert seven.page <= node_at(safety, "Measure 7.1").page <= node_at(safety, "Measure 7.7").page
     transparency = extra_chapters["gpai-code-of-practice-2025-transparency"]
     measures = [node.locator for node in transparency.root.walk() if re.fullmatch(r"Measure \d\.\d", node.locator)]

@@ -78,10 +78,15 @@ def test_a_section_heading_naming_a_provision_of_another_document_links_its_pass
 
 
 def test_footnotes_and_bibliography_entries_are_asides_and_numbered_paragraphs_are_not():
-    def passage(kind: str, locator: str) -> Passage:
-        return Passage(passage_id="d:p", doc_id="d", title="", locator=locator, url="", text="", kind=kind)
+    def passage(kind: str, locator: str, *headings: str) -> Passage:
+        return Passage(passage_id="d:p", doc_id="d", title="", locator=locator, url="", text="", kind=kind,
+                       heading_path=list(headings))
 
     assert is_aside(passage("footnote", "footnote 167"))
     assert is_aside(passage("point", "Reference 12"))
+    assert is_aside(passage("page", "page 63", "Appendix B. References"))  # entries laid out in pages
+    assert is_aside(passage("page", "page 9", "Bibliography"))
     assert not is_aside(passage("paragraph", "paragraph 12"))
     assert not is_aside(passage("point", "Article 5(1)(f)"))
+    assert not is_aside(passage("section", "Section 3", "3. References to other acts"))
+    assert not is_aside(passage("article", "Article 2", "Cross-references"))

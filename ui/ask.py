@@ -1,5 +1,6 @@
 """Ask: a chat whose answers stream sentence by sentence, each sentence checked against the
-passage it cites; citations as cards with the quote marked inside its passage."""
+passage it cites; citations as cards with the quote marked inside its passage. A file of
+questions can be answered in one go (ui/question_list.py)."""
 
 from datetime import date
 
@@ -19,6 +20,7 @@ from ui.common import (
     web_link,
     with_models,
 )
+from ui.question_list import question_list
 
 MODES = {
     "generated": ("Written by the model; every sentence checked against its passage", ":material/verified:"),
@@ -53,6 +55,8 @@ st.caption("Answers come only from the documents in the knowledge base. Every se
 if not documents:
     st.info("No documents yet. Add some on the Corpus page, or run `make run`.")
     st.stop()
+filters = SearchFilters(doc_ids=tuple(doc_ids), jurisdiction=jurisdiction)
+question_list(kb, backend, filters, as_of)
 
 
 def marked_passage(citation: Citation) -> str:
@@ -145,7 +149,6 @@ if question:
     st.chat_message("user").markdown(as_text(question))
     with st.chat_message("assistant"), errors_shown():
         with st.spinner("Finding passages (the first question also loads the models)…"):
-            filters = SearchFilters(doc_ids=tuple(doc_ids), jurisdiction=jurisdiction)
             stream = with_models(kb).ask_stream(question, backend=backend, filters=filters,
                                                       as_of=as_of.isoformat())
             pieces = iter(stream)
