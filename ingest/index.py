@@ -17,7 +17,8 @@ from kb.types import Fetched, Passage, Source
 # Bump when parsing or chunking changes what passages a document yields, or ingest starts keeping
 # something new for them: every document is then re-ingested once, even when its bytes did not
 # change (the embedding cache makes that cheap). 2: clause vectors for answers. 3: facts (ingest/facts.py).
-PIPELINE_VERSION = "3"
+# 4: definitions in memo, framework and guideline wording; the vectors of points' lead-ins.
+PIPELINE_VERSION = "4"
 EMBED_BATCH = 128
 
 
