@@ -79,13 +79,14 @@ def test_a_question_file_is_answered_and_its_reports_download(page, app_url, tmp
     uploader.set_input_files(scan)
     expect(answer).to_be_enabled(timeout=30_000)
     answer.click()
-    expect(page.get_by_text("scan.txt is not a text file")).to_be_visible(timeout=30_000)
+    refused = page.get_by_text("scan.txt is not a text file")
+    expect(refused).to_be_visible(timeout=30_000)
 
     checklist = tmp_path / "checklist.jsonl"
     checklist.write_text('{"id": "reg", "question": "Do I have to register my drone before flying it?"}\n'
                          '{"id": "kids", "question": "Must children wear a helmet when cycling?"}\n', encoding="utf-8")
     uploader.set_input_files(checklist)
-    expect(page.get_by_text("checklist.jsonl", exact=True)).to_be_visible(timeout=30_000)
+    expect(refused).to_be_hidden(timeout=30_000)  # the rerun the upload started has finished
     answer.click()
     done = page.get_by_text("2 of 2 questions of checklist.jsonl answered")
     expect(done).to_be_visible(timeout=300_000)  # the local model answers both (and may load first)
