@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -53,11 +54,13 @@ def our_figures(store: Store, embedder, questions, changed: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--obliqa", type=Path, default=DEFAULT_OBLIQA)
-    parser.add_argument("--obliqa-home", type=Path, required=True, help="a data directory bench/obliqa.py built")
-    parser.add_argument("--ours-home", type=Path, required=True, help="a data directory with the default corpus")
+    parser.add_argument("--obliqa-home", type=Path, help="a data directory bench/obliqa.py built")
+    parser.add_argument("--ours-home", type=Path, help="a data directory with the default corpus")
     parser.add_argument("--questions", type=Path, default=Path("bench/questions.jsonl"))
     parser.add_argument("--half", choices=["even", "odd"], default="even")
     parser.add_argument("--limit", type=int, default=0, help="a fixed random sample of the half")
+    parser.add_argument("--present-only", action="store_true", help="only the ObliQA questions whose gold "
+                        "documents the data directory holds (a copy taken while it was being built)")
     parser.add_argument("--variants", type=Path, help="a JSON list of {setting: value} objects")
     parser.add_argument("variant", nargs="*", help='"name=value,name=value" ("" = the settings in force)')
     args = parser.parse_args()
@@ -66,15 +69,22 @@ def main() -> None:
         variants += [changed_settings([f"{k}={v}" for k, v in row.items()])
                      for row in json.loads(args.variants.read_text())]
     embedder = RememberingEmbedder(load_embedder())
-    obliqa_store = Store(load_settings(home=args.obliqa_home.resolve()))
-    our_store = Store(load_settings(home=args.ours_home.resolve()))
-    obliqa_questions = load_questions(args.obliqa, args.limit, args.half)
+    if not (args.obliqa_home or args.ours_home):
+        sys.exit("give --obliqa-home, --ours-home or both")
+    obliqa_store = Store(load_settings(home=args.obliqa_home.resolve())) if args.obliqa_home else None
+    our_store = Store(load_settings(home=args.ours_home.resolve())) if args.ours_home else None
+    obliqa_questions = load_questions(args.obliqa, 0, args.half)
+    if obliqa_store and args.present_only:
+        present = {doc["doc_id"] for doc in obliqa_store.catalogue.documents()}
+        obliqa_questions = [(q, gold) for q, gold in obliqa_questions if {d for d, _ in gold} <= present]
+    if args.limit:
+        obliqa_questions = random.Random(18).sample(obliqa_questions, min(args.limit, len(obliqa_questions)))
     our_questions = load_our_questions(args.questions)
     print(f"ObliQA dev, {args.half} half: {len(obliqa_questions)} questions; ours: {len(our_questions)}",
           flush=True)
     for changed in variants or [{}]:
-        row = {**obliqa_figures(obliqa_store, embedder, obliqa_questions, changed),
-               **our_figures(our_store, embedder, our_questions, changed)}
+        row = {**(obliqa_figures(obliqa_store, embedder, obliqa_questions, changed) if obliqa_store else {}),
+               **(our_figures(our_store, embedder, our_questions, changed) if our_store else {})}
         print(json.dumps({"changed": changed, **row}), flush=True)
 
 
