@@ -1,6 +1,7 @@
 """ObliQA: retrieval on 40 financial regulations (ADGM) that nobody here wrote, with its own questions.
 
     python bench/obliqa.py [--obliqa ../shared/obliqa] [--home DIR] [--reuse] [--limit N] [--json]
+                           [--half even|odd] [--set NAME=VALUE ...]
                            [--base DATA_DIR] [--embeddings-from EARLIER_HOME]
 
 1. Each of the benchmark's 40 documents (a list of numbered passages) becomes the Markdown file a
@@ -20,6 +21,11 @@ the data directory (a directory is reused only when its ingest finished). `--bas
 documents to a copy of another data directory instead (the default corpus: one data directory
 holding both, as a compliance officer's would), and `--embeddings-from` reuses an earlier run's
 embeddings for that.
+
+Tuning: `--half even` keeps the questions at even positions of the dev file (0, 2, 4, ...), `--half
+odd` the others; tune on one half and report the other, so that no reported figure was tuned on
+its own questions. `--set rerank_candidates=50` measures search with a setting changed (several
+`--set` allowed; "fused only" keeps its own overrides on top), without writing to the data directory.
 """
 
 from __future__ import annotations
@@ -39,10 +45,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kb.api import KnowledgeBase, load_embedder
-from kb.config import load_settings
+from kb.config import Settings, load_settings
 from kb.embedding import Embedder
 from kb.embedding_cache import EmbeddingCache
 from kb.evaluate import settings_applied
@@ -235,9 +243,12 @@ def score(rankings: list[list[tuple[str, str]]], golds: list[set[tuple[str, str]
 
 # Questions --------------------------------------------------------------------------------------
 
-def load_questions(obliqa: Path, limit: int) -> list[tuple[str, set[tuple[str, str]]]]:
-    """(question, gold places) of the development split; with a limit, a fixed random sample."""
+def load_questions(obliqa: Path, limit: int, half: str = "") -> list[tuple[str, set[tuple[str, str]]]]:
+    """(question, gold places) of the development split; `half` "even" or "odd" keeps the
+    questions at those positions of the file; with a limit, a fixed random sample of them."""
     questions = json.loads((obliqa / "ObliQA_dev.json").read_text(encoding="utf-8"))
+    if half:
+        questions = questions[{"even": 0, "odd": 1}[half]::2]
     if limit:
         questions = random.Random(18).sample(questions, min(limit, len(questions)))
     return [(q["Question"], {(doc_id_of(int(g["DocumentID"])), same_place(g["PassageID"]))
@@ -271,21 +282,23 @@ class RememberingEmbedder:
         return getattr(self.embedder, name)
 
 
-def run_questions(store: Store, embedder: Embedder, questions) -> dict[str, Scores]:
-    """The product's search, BM25 alone and dense alone over every question (search's latency
-    includes encoding the query; dense alone reuses that vector)."""
+def run_questions(store: Store, embedder: Embedder, questions, changed: dict | None = None) -> dict[str, Scores]:
+    """The product's search (with the `changed` settings), BM25 alone and dense alone over every
+    question (search's latency includes encoding the query; dense alone reuses that vector)."""
     embedder = RememberingEmbedder(embedder)  # type: ignore[assignment]
+    changed = changed or {}
     search(store, embedder, "warm-up query", k=1)  # first-call costs are not search latency
     names = ["search", "fused only", "bm25", "dense"]
     rankings: dict[str, list] = {name: [] for name in names}
     latencies: dict[str, list[float]] = {name: [] for name in names}
     for question, _ in questions:
         started = time.perf_counter()
-        hits = search(store, embedder, question, k=DEPTH).hits
+        with settings_applied(store, **changed):
+            hits = search(store, embedder, question, k=DEPTH).hits
         latencies["search"].append((time.perf_counter() - started) * 1000)
         rankings["search"].append([(hit.passage.doc_id, same_place(hit.passage.locator)) for hit in hits])
         started = time.perf_counter()
-        with settings_applied(store, **FUSED_ONLY):
+        with settings_applied(store, **{**changed, **FUSED_ONLY}):
             hits = search(store, embedder, question, k=DEPTH).hits
         latencies["fused only"].append((time.perf_counter() - started) * 1000)
         rankings["fused only"].append([(hit.passage.doc_id, same_place(hit.passage.locator)) for hit in hits])
@@ -322,8 +335,11 @@ def print_report(report: dict) -> None:
           f"{ENCODER_SAMPLE:.0%} sample) {ingest_figures['encoder_seconds_estimated']:.0f} s; "
           f"ratio {ingest_figures['ingest_to_encoder']:.2f}")
     print(f"benchmark passages with text found as a place: {report['covered']} of {report['passages_with_text']}")
-    print(f"questions: {report['questions']} (ObliQA dev{', sample' if report['limit'] else ''}); "
+    half = f", {report['half']} half" if report["half"] else ""
+    print(f"questions: {report['questions']} (ObliQA dev{half}{', sample' if report['limit'] else ''}); "
           "latency: search includes encoding the question, dense alone reuses that vector")
+    if report["changed"]:
+        print("settings changed for this run: " + ", ".join(f"{k}={v}" for k, v in report["changed"].items()))
     names = list(results)
     print(f"{'measure':<16}" + "".join(f"{name:>12}" for name in names))
     for field in Scores.__dataclass_fields__:
@@ -332,6 +348,20 @@ def print_report(report: dict) -> None:
                         for value in values)
         print(f"{field:<16}{cells}")
     print("(fused only, bm25 and dense reuse the query vector that search computed)")
+
+
+def changed_settings(pairs: list[str]) -> dict:
+    """`--set NAME=VALUE` pairs as settings values, checked against the settings' own types."""
+    changed = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in Settings.model_fields or not value:
+            sys.exit(f"--set {pair}: expected NAME=VALUE with NAME a setting (see kb/config.py)")
+        changed[name] = value
+    try:
+        return Settings(**changed).model_dump(include=set(changed))
+    except ValidationError as exc:
+        sys.exit(f"--set: {exc}")
 
 
 def main() -> None:
@@ -344,8 +374,13 @@ def main() -> None:
     parser.add_argument("--embeddings-from", type=Path, help="an earlier run's --home: its embeddings "
                         "are reused, so only the ingest work around the encoder is timed")
     parser.add_argument("--limit", type=int, default=0, help="only a fixed random sample of N questions")
+    parser.add_argument("--half", choices=["even", "odd"], help="only the questions at even or odd "
+                        "positions of the dev file: tune on one half, report the other")
+    parser.add_argument("--set", dest="changed", action="append", default=[], metavar="NAME=VALUE",
+                        help="search with this setting changed (repeatable); nothing is written")
     parser.add_argument("--json", dest="as_json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
+    changed = changed_settings(args.changed)
     if not (args.obliqa / "ObliQA_dev.json").is_file():
         sys.exit(f"no ObliQA benchmark at {args.obliqa} (see --obliqa)")
     home = args.home.expanduser().resolve()
@@ -357,10 +392,10 @@ def main() -> None:
     # BM25 alone and dense alone read the store's own indexes: measured below the door on purpose.
     store = Store(load_settings(home=home))
     wanted, covered = coverage(store, args.obliqa)
-    questions = load_questions(args.obliqa, args.limit)
-    results = run_questions(store, embedder, questions)
+    questions = load_questions(args.obliqa, args.limit, args.half or "")
+    results = run_questions(store, embedder, questions, changed)
     report = {"ingest": ingest_figures, "passages_with_text": wanted, "covered": covered,
-              "questions": len(questions), "limit": args.limit,
+              "questions": len(questions), "limit": args.limit, "half": args.half or "", "changed": changed,
               "results": {name: asdict(scores) for name, scores in results.items()}}
     if args.as_json:
         print(json.dumps(report, indent=1))
