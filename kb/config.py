@@ -128,10 +128,11 @@ class Settings(BaseSettings):
         default=True, description="Also follow the provision a candidate's section heading names "
                                   "(\"3. ARTICLE 5(1)(A) AI ACT\"), with citation_link_weight.")
     document_evidence_weight: float = Field(
-        default=0.0, ge=0, le=2,
+        default=0.2, ge=0, le=2,
         description="Each candidate's score is multiplied by 1 + this x its document's share of the "
-                    "best document_evidence_depth candidates' scores (0: no document-level evidence; "
-                    "0.2 measured on our questions, not yet on ObliQA).")
+                    "best document_evidence_depth candidates' scores (0: no document-level evidence). "
+                    "0.2 raised both halves of our questions and left ObliQA's 1,000-question sample "
+                    "unchanged (MAP@10 0.621 either way).")
     document_evidence_depth: int = Field(
         default=10, gt=0, description="Best candidates whose documents count as evidence.")
     aside_weight: float = Field(

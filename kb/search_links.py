@@ -66,16 +66,19 @@ def with_cited_provisions(store: Store, scores: dict[str, float]) -> dict[str, f
 
 
 def provisions_cited(store: Store, vector_ids: list[str],
-                     found: dict[tuple[str, str], str | None] | None = None) -> dict[str, list[str]]:
+                     found: dict[tuple[str, str], str | None] | None = None,
+                     headings: dict[str, list[tuple[str, str]]] | None = None) -> dict[str, list[str]]:
     """Candidate vector id -> vector ids of the live passages of other documents that it cites,
     in its text or (with `heading_links`) in the nearest heading of its section that names one."""
     passages = store.catalogue.passages_by_vector_id(vector_ids)
     names = registry_names(store) if store.settings.heading_links else {}
     found = {} if found is None else found  # (doc_id, locator) -> vector id, kept by the caller
+    headings = {} if headings is None else headings  # heading -> what it names, kept by the caller
     cited: dict[str, list[str]] = {}
     for source, passage in passages.items():
         targets = referenced_passages(store, passage)
-        for doc_id, locator in headed_provisions(passage, names, store.settings.citation_link_max_targets):
+        for doc_id, locator in headed_provisions(passage, names, store.settings.citation_link_max_targets,
+                                                 headings):
             if (doc_id, locator) not in found:
                 found[doc_id, locator] = store.catalogue.first_passage_at(doc_id, parent_locators(locator))
             targets.append(found[doc_id, locator] or "")
@@ -109,15 +112,18 @@ def registry_names(store: Store) -> dict[str, str]:
     return {alias: next(iter(doc_ids)) for alias, doc_ids in owners.items() if len(doc_ids) == 1}
 
 
-def headed_provisions(passage: Passage, names: dict[str, str], most: int = 3) -> list[tuple[str, str]]:
+def headed_provisions(passage: Passage, names: dict[str, str], most: int = 3,
+                      known: dict[str, list[tuple[str, str]]] | None = None) -> list[tuple[str, str]]:
     """(doc_id, locator) of the provisions of other documents that the nearest heading of the
     passage's section names, at most `most` ("7. ARTICLE 5(1)(F) AI ACT EMOTION RECOGNITION": the
     guidelines' paragraphs under it explain Article 5(1)(f) of the AI Act, cited or not)."""
     if not names:
         return []
-    for heading in reversed(passage.heading_path):
-        references = [(r.doc_id, r.locator) for r in find_references(heading, names)
-                      if r.doc_id and r.doc_id != passage.doc_id]
+    known = {} if known is None else known  # heading -> (doc_id, locator) it names: a section's
+    for heading in reversed(passage.heading_path):  # heading is read once, not once per passage
+        if heading not in known:
+            known[heading] = [(r.doc_id, r.locator) for r in find_references(heading, names) if r.doc_id]
+        references = [(doc_id, locator) for doc_id, locator in known[heading] if doc_id != passage.doc_id]
         if references:
             return references[:most]
     return []
@@ -132,12 +138,13 @@ class _Memo:
     key: tuple = ()
     links: dict[str, list[str]] = field(default_factory=dict)
     provisions: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    headings: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     asides: dict[str, bool] = field(default_factory=dict)
 
     def links_of(self, store: Store, vector_ids: list[str]) -> dict[str, list[str]]:
         missing = [v for v in vector_ids if v not in self.links]
         if missing:
-            found = provisions_cited(store, missing, self.provisions)
+            found = provisions_cited(store, missing, self.provisions, self.headings)
             self.links.update({v: found.get(v, []) for v in missing})
         return {v: self.links[v] for v in vector_ids}
 
