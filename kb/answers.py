@@ -197,7 +197,7 @@ def clause_cache(settings) -> EmbeddingCache | None:
 
 
 def lists_asked(quoted: list[Evidence], question_vector: np.ndarray, embedder: Embedder,
-                settings) -> frozenset[tuple[str, str]]:
+                settings=None) -> frozenset[tuple[str, str]]:
     """The lists (doc_id, locator of the lead-in) whose lead-in comes closer to the question than
     any clause of a quoted point of theirs: "Which practices are banned?" asks what "The following
     AI practices shall be prohibited:" introduces, not one practice. Ingest caches lead-ins' vectors."""
@@ -205,7 +205,7 @@ def lists_asked(quoted: list[Evidence], question_vector: np.ndarray, embedder: E
     lead_ins = list(dict.fromkeys(item.hit.passage.context.strip() for item in points))
     if not lead_ins:
         return frozenset()
-    cache = clause_cache(settings)
+    cache = clause_cache(settings) if settings is not None else None  # no settings: encode them here
     try:
         vectors = cache.get(embedder.model_name, lead_ins) if cache else {}
     finally:
