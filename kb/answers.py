@@ -170,7 +170,12 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
         compose_started = time.perf_counter()
         by_n = {item.n: item for item in evidence}
         quoted = [(by_n[n].hit.passage, clause) for c in kept for n, clause in c.supports.items()]
-        asked = lists_asked([by_n[n] for c in kept for n in c.supports], question_vector, embedder, settings)
+        cache = clause_cache(settings)
+        try:
+            asked = lists_asked([by_n[n] for c in kept for n in c.supports], question_vector, embedder, cache)
+        finally:
+            if cache:
+                cache.close()
         composed = compose_quotes(store.catalogue, quoted, asked)
         lines, answer.citations = extractive_answer(store.catalogue, composed, as_of)
         timings["compose"] = _ms(compose_started)
@@ -197,7 +202,7 @@ def clause_cache(settings) -> EmbeddingCache | None:
 
 
 def lists_asked(quoted: list[Evidence], question_vector: np.ndarray, embedder: Embedder,
-                settings=None) -> frozenset[tuple[str, str]]:
+                cache: EmbeddingCache | None = None) -> frozenset[tuple[str, str]]:
     """The lists (doc_id, locator of the lead-in) whose lead-in comes closer to the question than
     any clause of a quoted point of theirs: "Which practices are banned?" asks what "The following
     AI practices shall be prohibited:" introduces, not one practice. Ingest caches lead-ins' vectors."""
@@ -205,12 +210,7 @@ def lists_asked(quoted: list[Evidence], question_vector: np.ndarray, embedder: E
     lead_ins = list(dict.fromkeys(item.hit.passage.context.strip() for item in points))
     if not lead_ins:
         return frozenset()
-    cache = clause_cache(settings) if settings is not None else None  # no settings: encode them here
-    try:
-        vectors = cache.get(embedder.model_name, lead_ins) if cache else {}
-    finally:
-        if cache:
-            cache.close()
+    vectors = cache.get(embedder.model_name, lead_ins) if cache else {}  # without a cache: encoded here
     vectors |= {text: embedder.embed_query(text) for text in lead_ins if text not in vectors}
     asked = set()
     for item in points:

@@ -108,7 +108,7 @@ class Catalogue:
             self._add_missing_columns()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the catalogue {path} cannot be opened: {exc}") from exc
-        self.facts = CatalogueFacts(self.db, self.transaction)
+        self.facts = CatalogueFacts(self.db, self.transaction, self.generation)
 
     def _add_missing_columns(self) -> None:
         """Bring a catalogue written by an older version up to the current documents table."""

@@ -32,9 +32,10 @@ def act_of_url(canonical_url: str) -> str:
 class CatalogueFacts:
     """Read and write the facts of live documents (one per Catalogue, sharing its connection)."""
 
-    def __init__(self, db: sqlite3.Connection, transaction: Callable):
+    def __init__(self, db: sqlite3.Connection, transaction: Callable, generation: Callable[[], int]):
         self.db = db
         self._transaction = transaction
+        self._generation = generation  # the catalogue's: what passage_at's memory is valid for
         self._places: dict[tuple[str, str], str | None] = {}  # passage_at, for one generation
         self._places_generation = -1
 
@@ -157,7 +158,7 @@ class CatalogueFacts:
 
         Remembered while the live passages stay the same: guidance cites "Article 5" hundreds of
         times, and each look-up scans the document's locators."""
-        generation = self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]
+        generation = self._generation()
         if self._places_generation != generation:
             self._places, self._places_generation = {}, generation
         if (doc_id, locator) not in self._places:
