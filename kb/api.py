@@ -44,6 +44,8 @@ from kb.types import (
     Document,
     EventHandler,
     FactLink,
+    Hit,
+    HitContext,
     IngestReport,
     Passage,
     PassageFacts,
@@ -53,10 +55,10 @@ from kb.types import (
 
 # What faces use besides KnowledgeBase, so that they need no module below this one.
 __all__ = ["BACKENDS", "BATCH_FORMATS", "CLOSED_MESSAGE", "DIAGNOSIS_DEPTH", "MAX_K", "PARSERS", "AnswerStream",
-           "ApplicationStage", "BatchQuestion", "ChangeAccess", "EvalReport", "Health", "KnowledgeBase", "Part",
-           "PassageFacts", "PassageLinks", "Place", "Question", "SearchFilters", "SearchResults", "batch_report",
-           "change_access", "checked_date", "checked_question", "is_url", "load_embedder", "matches_locator",
-           "part_at", "token_matches"]
+           "ApplicationStage", "BatchQuestion", "ChangeAccess", "EvalReport", "Health", "HitContext",
+           "KnowledgeBase", "Part", "PassageFacts", "PassageLinks", "Place", "Question", "SearchFilters",
+           "SearchResults", "batch_report", "change_access", "checked_date", "checked_question", "is_url",
+           "load_embedder", "matches_locator", "part_at", "token_matches"]
 
 PARSERS = tuple(PARSER_MODULES)  # what `kb add --parser` may force, in the registry's order
 
@@ -289,6 +291,13 @@ class KnowledgeBase:
             raise ConfigError(f"not a setting: {', '.join(unknown)}")
         with settings_applied(self._store, **overrides):
             return search(self._store, self.embedder, query, k=k, filters=filters, max_per_doc=max_per_doc)
+
+    def search_context(self, query: str, hits: list[Hit]) -> list[HitContext]:
+        """For each hit: the definitions, in its document, of the defined terms the query uses,
+        and the provisions it refers to, each a link (the ranking is not changed)."""
+        from kb.search_context import hits_context
+
+        return hits_context(self._store, query, hits)
 
     def ask_stream(self, question: str, backend: str | None = None, k: int | None = None,
                    filters: SearchFilters | None = None, as_of: str | None = None) -> AnswerStream:

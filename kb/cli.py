@@ -8,7 +8,16 @@ from dataclasses import asdict
 
 import click
 
-from kb.api import BACKENDS, DIAGNOSIS_DEPTH, PARSERS, KnowledgeBase, SearchFilters, checked_date, checked_question
+from kb.api import (
+    BACKENDS,
+    DIAGNOSIS_DEPTH,
+    PARSERS,
+    HitContext,
+    KnowledgeBase,
+    SearchFilters,
+    checked_date,
+    checked_question,
+)
 from kb.batch import FORMATS
 from kb.errors import KbError, UsageError
 
@@ -315,7 +324,9 @@ def print_batch(records, kind: str, output_format: str) -> None:
 @filter_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of hits: rank, score, passage_id, doc_id, title, locator, url, text, "
-                   "and the document's status, status_date, status_note, replaced_by.")
+                   "the document's status, status_date, status_note, replaced_by, and the hit's context: "
+                   "definitions (in its document, of the defined terms the query uses) and refers_to "
+                   "(the provisions it points to), each {label, locator, url, passage_id}.")
 @batch_options
 @click.pass_context
 def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, since, until, as_json,
@@ -343,20 +354,33 @@ def search(ctx, query, k, max_per_doc, doc_ids, jurisdiction, issuer, doc_type, 
         raise UsageError("the search query is empty; ask a question or name a provision")
     with open_kb(ctx) as kb:
         results = kb.search(query, k=k, max_per_doc=max_per_doc, filters=filters)
+        context = kb.search_context(query, results.hits)
     if as_json:
-        print_json([hit.to_json() for hit in results.hits])
+        print_json([{**hit.to_json(), **around.to_json()} for hit, around in zip(results.hits, context, strict=True)])
         return
     if not results.hits:
         click.echo("No passages found. Run `kb ingest` first, or loosen the filters.")
     elif results.no_good_match:
         click.secho("No passage matches this well; the nearest ones are:", fg="yellow", err=True)
-    for hit in results.hits:
+    for hit, around in zip(results.hits, context, strict=True):
         p = hit.passage
         click.secho(f"{hit.rank}. {p.locator} — {p.metadata.get('title') or p.title}", bold=True)
         show_status_note(p, indent="   ")
         click.echo(f"   score {hit.score:.3f}  {p.url}")
         text = p.text if len(p.text) <= 400 else p.text[:399] + "…"
-        click.echo("   " + text.replace("\n", "\n   ") + "\n")
+        click.echo("   " + text.replace("\n", "\n   "))
+        show_context(around)
+        click.echo()
+
+
+def show_context(around: HitContext) -> None:
+    """The definitions of the question's terms in a hit's document, and what the hit refers to."""
+    for title, links in (("defined", around.definitions), ("refers to", around.refers_to)):
+        if links:
+            shown = "; ".join(f"{link.label} ({link.locator})" if link.locator and link.locator != link.label
+                              else link.label for link in links[:6])
+            more = f" and {len(links) - 6} more" if len(links) > 6 else ""
+            click.secho(f"   {title}: {shown}{more}", dim=True)
 
 
 @cli.command(name="eval")

@@ -488,6 +488,19 @@ class FactLink:
 
 
 @dataclass
+class HitContext:
+    """Beside a search hit: the definitions, in its document, of the defined terms the question
+    uses, and the provisions its text refers to (`kb search`, the Search page)."""
+
+    passage_id: str
+    definitions: list[FactLink] = field(default_factory=list)
+    refers_to: list[FactLink] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {name: [link.to_json() for link in getattr(self, name)] for name in ("definitions", "refers_to")}
+
+
+@dataclass
 class PassageFacts:
     """What the catalogue knows about one passage: since when it applies, the defined terms its
     text uses, what it refers to and what refers to it (`kb show DOC LOCATOR`, the Read page)."""

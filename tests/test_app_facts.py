@@ -143,3 +143,18 @@ def test_overview_says_so_when_no_dates_are_known(app):  # noqa: F811
     at.switch_page("ui/overview.py").run()
     assert not at.exception and not at.error
     assert "No dates of application are known for these documents." in [c.value for c in at.caption]
+
+
+# Search ----------------------------------------------------------------------------------------
+
+def test_search_hits_link_the_question_terms_definitions_and_their_references(app):  # noqa: F811
+    at = app().run()
+    at.switch_page("ui/search.py").run()
+    next(box for box in at.multiselect if box.label == "Documents").set_value(["widget-act"]).run()
+    at.text_input[1].set_value("May widgets be used for remote identification?").run()
+    assert not at.exception and not at.error
+    # Article 3(1) uses 'widget' (defined in Article 2) and points to Article 9, which the act lacks.
+    assert any("defined terms" in e.label and "references" in e.label for e in at.expander)
+    links = read_links(at)
+    assert links["widget: Article 2"] == "doc=widget-act&locator=Article+2"
+    assert "Article 9 (not in the knowledge base)" in texts(at)

@@ -89,7 +89,8 @@ def test_list_show_and_search_json(mini):
     assert documents["drone-guide"]["fetched_from"] == "mirror"
     hits = json.loads(kb("search", "Do I have to register my drone?", "--json", "-k", "3").stdout)
     assert set(hits[0]) == {"rank", "score", "passage_id", "doc_id", "title", "locator", "url", "text",
-                            "status", "status_date", "status_note", "replaced_by"}  # "" while in force
+                            "status", "status_date", "status_note", "replaced_by",  # "" while in force
+                            "definitions", "refers_to"}  # the hit's context, [] for the drone guide
     assert hits[0]["doc_id"] == "drone-guide" and "registered" in hits[0]["text"]
     assert hits[0]["url"].startswith("https://example.org/drones#")
     shown = kb("show", "drone-guide", hits[0]["locator"])

@@ -85,3 +85,41 @@ def test_facts_of_states_the_status_on_a_given_day(home, embedder):
         assert knowledge.facts_of(definitions, as_of="2100-03-01").status == "applies"
         assert knowledge.facts_of(registration, as_of="2100-03-01").status == "not yet applicable"
         assert knowledge.facts_of(registration, as_of="2100-08-02").status == "applies"
+
+
+def test_search_hits_carry_the_question_terms_definitions_and_what_they_refer_to(home):
+    result = kb("search", "What penalties do sellers of gadgets face?", "--doc", "gadget-act", "-k", "4", "--json")
+    assert result.exit_code == 0, result.output
+    hits = {hit["locator"]: hit for hit in json.loads(result.stdout)}
+    penalties = hits["Article 3"]
+    assert [(r["label"], r["locator"], r["url"]) for r in penalties["refers_to"]] == [
+        ("Article 2", "Article 2", f"{GADGET_URL}#art_2")]
+    assert penalties["definitions"] == []  # it uses neither of the question's defined terms
+    # The question's defined terms that the hit uses, as the hit's own document defines them
+    # ("penalties" is not one), in the question's order.
+    assert [(d["label"], d["locator"], d["url"]) for d in hits["Article 2"]["definitions"]] == [
+        ("seller", "Article 1", f"{GADGET_URL}#art_1"), ("gadget", "Article 1", f"{GADGET_URL}#art_1")]
+    assert hits["Article 2"]["refers_to"] == []
+    # The definitions article itself is not its own context.
+    assert hits["Article 1"]["definitions"] == [] and hits["Article 1"]["refers_to"] == []
+
+
+def test_search_context_is_the_hit_documents_own_and_shown_in_plain_output(home):
+    with KnowledgeBase.open(home) as knowledge:
+        results = knowledge.search("gadget seller registration", k=8)
+        context = knowledge.search_context("gadget seller registration", results.hits)
+    assert [c.passage_id for c in context] == [hit.passage.passage_id for hit in results.hits]
+    for hit, around in zip(results.hits, context, strict=True):
+        # A definition from another document never explains a hit: its words mean what its act says.
+        assert all(d.passage_id.startswith(f"{hit.passage.doc_id}:") for d in around.definitions)
+    assert knowledge.search_context("anything", []) == []
+    result = kb("search", "gadget seller registration", "--doc", "gadget-act")
+    assert result.exit_code == 0, result.output
+    hits = result.output.split("\n\n")
+    registration = next(hit for hit in hits if "Every seller shall register" in hit)
+    assert "defined: gadget (Article 1); seller (Article 1)" in registration  # in the question's order
+    # Terms the hit does not use are not explained beside it.
+    assert all("defined:" not in hit for hit in hits if "gadget" not in hit.split("\n", 2)[-1].casefold())
+    result = kb("search", "penalties for breaches by sellers", "--doc", "gadget-act")
+    penalties = next(hit for hit in result.output.split("\n\n") if "lay down penalties" in hit)
+    assert "refers to: Article 2" in penalties

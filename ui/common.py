@@ -14,7 +14,7 @@ import streamlit as st
 
 from kb.api import KnowledgeBase
 from kb.errors import KbError
-from kb.types import Document, Passage
+from kb.types import Document, FactLink, HitContext, Passage
 
 READ_PAGE = "ui/read.py"
 
@@ -71,9 +71,10 @@ def read_params(passage: Passage) -> dict[str, str]:
     return {"doc": passage.doc_id, "locator": passage.locator}
 
 
-def passage_card(passage: Passage, heading: str, caption: str = "") -> None:
+def passage_card(passage: Passage, heading: str, caption: str = "", context: HitContext | None = None) -> None:
     """A passage in a bordered card: its place, its text, and links to read it in context and
-    to open the official text there."""
+    to open the official text there; with a search hit's context, the definitions of the
+    question's terms it uses and the provisions it refers to, each a link."""
     with st.container(border=True):
         st.markdown(f"**{as_text(heading)}**")
         if caption:
@@ -81,6 +82,29 @@ def passage_card(passage: Passage, heading: str, caption: str = "") -> None:
         status_warning(passage.status_label, passage.metadata.get("status_note", ""))
         st.markdown(as_text(passage.text))
         place_links(passage)
+        if context is not None and (context.definitions or context.refers_to):
+            counts = [f"{len(links)} {name}" for name, links in
+                      (("defined terms", context.definitions), ("references", context.refers_to)) if links]
+            with st.expander(" · ".join(counts), icon=":material/link:"):
+                fact_links("Defined terms of your question", context.definitions)
+                fact_links("Refers to", context.refers_to)
+
+
+def fact_links(title: str, links: list[FactLink]) -> None:
+    """Definitions or references, each a link: to its place on the Read page when the knowledge
+    base holds it, else to the act's official text, else as words."""
+    if not links:
+        return
+    st.markdown(f"**{title}**")
+    for link in links:
+        label = link.label if not link.locator or link.locator == link.label else f"{link.label}: {link.locator}"
+        if link.passage_id:
+            st.page_link(READ_PAGE, label=as_text(label), icon=":material/arrow_outward:",
+                         query_params={"doc": link.passage_id.split(":", 1)[0], "locator": link.locator})
+        elif web_link(link.url):
+            st.markdown(f"[{as_text(label)}]({link.url}) (not in the knowledge base)")
+        else:
+            st.caption(as_text(f"{label} (not in the knowledge base)"))
 
 
 def status_warning(label: str, note: str) -> None:

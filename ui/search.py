@@ -52,7 +52,8 @@ if query.strip():
             st.info("No passages found; loosen the filters.")
         elif results.no_good_match:
             st.warning("No passage matches this well; the nearest ones are:")
-        for hit in results.hits:
+        context = kb.search_context(query, results.hits)
+        for hit, around in zip(results.hits, context, strict=True):
             passage = hit.passage
             passage_card(passage, f"{hit.rank}. {passage.locator} — {passage.title}",
-                         caption=f"score {hit.score:.3f} · {passage.doc_id}")
+                         caption=f"score {hit.score:.3f} · {passage.doc_id}", context=around)
