@@ -13,6 +13,7 @@ The best dense similarity gives the "no good match" signal that answers use to a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -125,7 +126,7 @@ def search_once(store: Store, embedding: list[float], query: str, k: int, filter
     keyword = store.keyword.search(query, settings.candidates, allowed)
     scores = fuse([dense, keyword], [settings.dense_weight, settings.keyword_weight], settings.rrf_k)
     scores = with_lexical_rerank(store, query, scores, agreement(dense, keyword, settings.agreement_depth))
-    scores = with_clauses_cited(store, query, scores)
+    scores = with_clauses_cited(store, query, scores, names)
     scores = with_explained_provisions(store, scores)
     scores = with_links(store, scores)  # the act provisions guidance cites; footnotes lowered
     scores = with_document_evidence(store, scores)  # the document most of the best come from
@@ -239,9 +240,13 @@ def with_lexical_rerank(store: Store, query: str, scores: dict[str, float], agre
     return lexically_reranked(scores, store.keyword.scores(query, candidates), weight)
 
 
-def clause_numbers(query: str) -> list[str]:
-    """Numbered clauses a query names ("Rule 6.2.1(a)", "section 5.3", "GEN 3.3"), not percentages."""
-    return list(dict.fromkeys(_CLAUSE_NUMBER.findall(query.replace("\u200e", ""))))
+def clause_numbers(query: str, names: Iterable[str] = ()) -> list[str]:
+    """Numbered clauses a query names ("Rule 6.2.1(a)", "section 5.3", "GEN 3.3"), not percentages,
+    and not the numbers in the documents' names it uses ("Llama 3.1" is a licence, not clause 3.1)."""
+    query = query.replace("\u200e", "")
+    for mention in reversed(document_mentions(query, {name: name for name in names if _CLAUSE_NUMBER.search(name)})):
+        query = query[:mention.start] + " " + query[mention.end:]
+    return list(dict.fromkeys(_CLAUSE_NUMBER.findall(query)))
 
 
 def cites(text: str, number: str) -> bool:
@@ -249,14 +254,15 @@ def cites(text: str, number: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(number)}(?!\.?\d)", text) is not None
 
 
-def with_clauses_cited(store: Store, query: str, scores: dict[str, float]) -> dict[str, float]:
+def with_clauses_cited(store: Store, query: str, scores: dict[str, float],
+                       names: Iterable[str] = ()) -> dict[str, float]:
     """A query that names a numbered clause prefers the candidates whose text cites that clause.
 
     Rulebooks cross-refer constantly ("in accordance with Rules 18.5.1 and 18.5.2"), and a
     question that names a rule is mostly about a provision that applies it: measured on ObliQA,
     raising the clause itself lowers MAP, raising the passages that cite it lifts it.
     """
-    numbers = clause_numbers(query)
+    numbers = clause_numbers(query, names)
     weight = store.settings.clause_citation_weight
     if not numbers or weight == 1:
         return scores

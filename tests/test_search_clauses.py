@@ -13,6 +13,15 @@ def test_clause_numbers_are_read_from_the_query_but_not_percentages_or_versions(
     assert clause_numbers("Rules 18.5.1 and 18.5.1") == ["18.5.1"]
 
 
+def test_a_number_in_a_document_name_is_not_a_clause():
+    names = ["Llama 3.1", "Llama 3.1 Community License", "GDPR", "NIST AI 600-1"]
+    assert clause_numbers("Which courts handle disputes under the Llama 3.1 license?", names) == []
+    assert clause_numbers("Does section 4.2 of the llama 3.1 community license allow it?", names) == ["4.2"]
+    # Without the name, or with a name that merely resembles it, the number is a clause.
+    assert clause_numbers("Which courts handle disputes under 3.1?", names) == ["3.1"]
+    assert clause_numbers("Is Llama 3.12 covered?", names) == ["3.12"]
+
+
 def test_a_passage_cites_a_clause_or_its_subclauses_not_a_longer_number():
     assert cites("in accordance with Rules 18.5.1 and 18.5.2.", "18.5.1")
     assert cites("as required by 18.5.1(a)", "18.5.1") and cites("see Rule 18.5.1.(2)", "18.5.1")
