@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+
 from kb.catalogue import stored_aliases
 from kb.config import Settings
 from kb.embedding import Embedder
@@ -30,6 +32,7 @@ from kb.types import Hit, Passage, document_of_vector, matches_locator  # noqa: 
 
 MAX_K = 100
 SEARCH_ATTEMPTS = 3  # runs of a search whose catalogue another process changes while it runs
+MIN_WORDS_WITHOUT_NAMES = 2  # keyword terms a query must keep without its document names to drop them
 MAX_PROVISION_PASSAGES = 10
 # Framework identifiers cite places the way articles do: "GOVERN 1.1", "MEASURE 2.11", "MAP 5".
 _IDENTIFIER = re.compile(r"\b([A-Z]{3,} \d+(?:\.\d+)+)\b")
@@ -104,13 +107,43 @@ def search(store: Store, embedder: Embedder, query: str, k: int = 5,
         raise UsageError("the search query is empty; ask a question or name a provision")
     if not 1 <= k <= MAX_K:
         raise UsageError(f"k must be between 1 and {MAX_K}, not {k}")
-    embedding = embedder.embed_query(query)
+    embedding = query_embedding(store, embedder, query)
     for _ in range(SEARCH_ATTEMPTS):
         generation = store.catalogue.generation()
         results = search_once(store, embedding, query, k, filters, max_per_doc)
         if store.catalogue.generation() == generation:
             break
     return results
+
+
+def query_embedding(store: Store, embedder: Embedder, query: str) -> list[float]:
+    """The query's meaning, with the documents it names weighing `name_meaning_weight`.
+
+    A document's name pulls a query's embedding towards every passage that mentions the document
+    ("this Regulation", its preamble, the guidance about it) rather than the one that answers:
+    "When do the rules of the EU AI regulation start to apply?" sits closer to a hundred passages
+    about the regulation than to Article 113. Which document is meant is already the named-document
+    preference's job, so the meaning searched is the mean of the query with and without its
+    document names (normalised), unless too few words are left without them.
+    """
+    embedding = embedder.embed_query(query)
+    weight = store.settings.name_meaning_weight
+    if weight >= 1:
+        return embedding
+    names = document_names(store.catalogue.documents())
+    without = without_document_names(query, names)
+    if without == query or len(tokenize([without])[0]) < MIN_WORDS_WITHOUT_NAMES:
+        return embedding
+    mixed = weight * np.asarray(embedding) + (1 - weight) * np.asarray(embedder.embed_query(without))
+    norm = float(np.linalg.norm(mixed))
+    return [float(x) for x in mixed / norm] if norm > 0 else embedding
+
+
+def without_document_names(query: str, names: Iterable[str]) -> str:
+    """The query with every document name it uses taken out ("under the GDPR" -> "under the")."""
+    for mention in reversed(document_mentions(query, {name: name for name in names})):
+        query = query[:mention.start] + " " + query[mention.end:]
+    return " ".join(query.split())
 
 
 def search_once(store: Store, embedding: list[float], query: str, k: int, filters: SearchFilters | None,
@@ -243,9 +276,7 @@ def with_lexical_rerank(store: Store, query: str, scores: dict[str, float], agre
 def clause_numbers(query: str, names: Iterable[str] = ()) -> list[str]:
     """Numbered clauses a query names ("Rule 6.2.1(a)", "section 5.3", "GEN 3.3"), not percentages,
     and not the numbers in the documents' names it uses ("Llama 3.1" is a licence, not clause 3.1)."""
-    query = query.replace("\u200e", "")
-    for mention in reversed(document_mentions(query, {name: name for name in names if _CLAUSE_NUMBER.search(name)})):
-        query = query[:mention.start] + " " + query[mention.end:]
+    query = without_document_names(query.replace("\u200e", ""), [n for n in names if _CLAUSE_NUMBER.search(n)])
     return list(dict.fromkeys(_CLAUSE_NUMBER.findall(query)))
 
 
