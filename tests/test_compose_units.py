@@ -62,6 +62,19 @@ def test_a_point_whose_lead_in_was_asked_for_brings_the_whole_list(catalogue, ac
     assert emotions.text.endswith("for medical or safety reasons;")  # a short point whole, its exception too
 
 
+def test_a_question_for_a_date_or_a_verdict_gets_the_quoted_points_not_the_list(catalogue, acts):
+    """"When do the obligations of providers of high-risk AI systems apply?" comes close to Article
+    16's lead-in; its twelve points answer what providers must do, not when."""
+    head = passage(acts, "eu-ai-act", "Article 16")
+    point = passage(acts, "eu-ai-act", "Article 16(i)")
+    asked = frozenset({("eu-ai-act", "Article 16")})
+    whole = compose_quotes(catalogue, [(head, head.text), (point, point.text)], asked)
+    assert len(whole) == 13  # an open question: the lead-in and points (a)-(l)
+    quotes = compose_quotes(catalogue, [(head, head.text), (point, point.text)], asked, whole_lists=False)
+    assert [q.passage.locator for q in quotes] == ["Article 16", "Article 16(i)"]
+    assert quotes[0].text == "Providers of high-risk AI systems shall:"
+
+
 def test_a_long_list_is_not_quoted_whole(catalogue, acts):
     """Article 3's 68 definitions are a catalogue, not an answer: its lead-in stays as it is."""
     head = passage(acts, "eu-ai-act", "Article 3")
