@@ -14,7 +14,7 @@ from kb.question_form import AMOUNT, OPEN, TIME, VERDICT, answer_kind, may_ask_f
     ("What must providers of high-risk AI systems do?", OPEN),
     ("Who has to carry out a fundamental rights impact assessment?", OPEN),
     # "When" that asks under which conditions is open: the conditions may be a list.
-    ("When does an organisation have to appoint a data protection officer?", OPEN),
+    ("When must a controller carry out a data protection impact assessment?", OPEN),
     ("When do the obligations of providers of high-risk AI systems apply?", TIME),
     ("Since when does the GDPR apply?", TIME),
     ("From what date are general-purpose AI models covered?", TIME),
