@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from scripts.app_server import REPO, running_app
 
@@ -33,17 +33,25 @@ def shoot(page: Page, name: str) -> None:
 
 
 def shoot_answer(page: Page) -> None:
-    """ask.png: the question and the answer's list, each point under its provision with its date;
-    ask-definitions.png: the definitions of the terms the quotes use, below the citation cards."""
+    """ask.png: the question and the answer's list of Article 5(1) points, dated; ask-citations.png:
+    the citation cards of the first points, each with its date of application and legal basis;
+    ask-definitions.png: the definitions of the terms the quotes use, below the cards."""
     # The answer is one line per point of Article 5(1): a tall window shows the whole list.
     page.set_viewport_size(ANSWER_VIEWPORT)
-    page.get_by_test_id("stChatMessage").first.evaluate("element => element.scrollIntoView()")
+    scroll_to_top(page.get_by_test_id("stChatMessage").first)
     shoot(page, "ask")
+    scroll_to_top(page.get_by_text("[1] Regulation (EU) 2024/1689, Article 5(1)", exact=True).first)
+    shoot(page, "ask-citations")
     definitions = page.get_by_text("Definitions of the terms used", exact=True)
     expect(definitions).to_be_visible(timeout=30_000)
-    definitions.evaluate("element => element.scrollIntoView()")
+    scroll_to_top(definitions)
     shoot(page, "ask-definitions")
     page.set_viewport_size(VIEWPORT)
+
+
+def scroll_to_top(element: Locator) -> None:
+    """Scroll the element to the top of the window, below Streamlit's header (which covers it)."""
+    element.evaluate("element => { element.style.scrollMarginTop = '80px'; element.scrollIntoView(); }")
 
 
 def main() -> None:
