@@ -192,3 +192,15 @@ def test_a_question_about_one_practice_gets_that_point_under_its_lead_in(prohibi
     locators = [c.passage.locator for c in answer.citations]
     assert locators[:2] == ["Article 5(1)", "Article 5(1)(f)"]
     assert "Article 5(1)(a)" not in locators  # one practice asked about, not the list
+
+
+@pytest.mark.slow
+def test_a_date_question_gets_the_date_not_the_whole_list(prohibited_kb):
+    """Asking since when the bans apply comes close to Article 5(1)'s lead-in; the answer is its
+    date, not the eight practices again."""
+    answer = prohibited_kb.ask("From which date do the bans on AI practices apply?", backend="extractive",
+                               as_of="2025-06-01")
+    assert answer.mode == "extractive"
+    points = [c for c in answer.citations if c.passage.locator.startswith("Article 5(1)(")]
+    assert len(points) < 8
+    assert "(applies from 2 February 2025)" in answer.text
