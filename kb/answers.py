@@ -25,6 +25,7 @@ from kb.embedding_cache import EmbeddingCache
 from kb.errors import StoreError, UsageError
 from kb.llm import load_model
 from kb.prompt import STOP, build_prompt
+from kb.question_form import may_ask_for_a_list
 from kb.search import SearchFilters, matches_locator, search
 from kb.sentences import content_words, overlap, split_sentences
 from kb.store import Store
@@ -170,13 +171,18 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
         compose_started = time.perf_counter()
         by_n = {item.n: item for item in evidence}
         quoted = [(by_n[n].hit.passage, clause) for c in kept for n, clause in c.supports.items()]
-        cache = clause_cache(settings)
-        try:
-            asked = lists_asked([by_n[n] for c in kept for n in c.supports], question_vector, embedder, cache)
-        finally:
-            if cache:
-                cache.close()
-        composed = compose_quotes(store.catalogue, quoted, asked)
+        # A verdict, a date or a figure is not a list: "When do providers' obligations apply?"
+        # comes close to "Providers of high-risk AI systems shall:" yet wants none of its points.
+        whole_lists = may_ask_for_a_list(question)
+        asked: frozenset[tuple[str, str]] = frozenset()
+        if whole_lists:
+            cache = clause_cache(settings)
+            try:
+                asked = lists_asked([by_n[n] for c in kept for n in c.supports], question_vector, embedder, cache)
+            finally:
+                if cache:
+                    cache.close()
+        composed = compose_quotes(store.catalogue, quoted, asked, whole_lists)
         lines, answer.citations = extractive_answer(store.catalogue, composed, as_of)
         timings["compose"] = _ms(compose_started)
         for line in lines:

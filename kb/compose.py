@@ -59,14 +59,16 @@ def whole_or_clause(passage: Passage, clause: str) -> str:
 
 
 def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]],
-                   lists_asked: frozenset[tuple[str, str]] = frozenset()) -> list[Quote]:
+                   lists_asked: frozenset[tuple[str, str]] = frozenset(), whole_lists: bool = True) -> list[Quote]:
     """The quotes of an extractive answer, binding first, each point under its lead-in.
 
     A list is quoted whole (its lead-in and every point) when two of its points are quoted, when
     the lead-in itself is ("1. The following AI practices shall be prohibited:" says nothing
     without its points), or when the question comes closer to the lead-in than to the point
     (`lists_asked`: it asks what the lead-in introduces); a single point otherwise gets its
-    lead-in line, without which it does not say what it is a point of."""
+    lead-in line, without which it does not say what it is a point of. Without `whole_lists`
+    (the question wants a verdict, a date or a figure: kb/question_form.py) no list is quoted
+    whole: the quoted points stand under their lead-in."""
     quotes = [Quote(passage, whole_or_clause(passage, clause)) for passage, clause in quoted]
     quotes.sort(key=lambda quote: authority(quote.passage))  # stable: retrieval order within a rank
     lists: dict[tuple[str, str], list[Quote]] = {}
@@ -84,11 +86,11 @@ def compose_quotes(catalogue: Catalogue, quoted: list[tuple[Passage, str]],
         elif group not in done:
             done.add(group)
             members = lists.get(group, [])
-            whole = heads is not None or len(members) >= 2 or group in lists_asked
+            whole = whole_lists and (heads is not None or len(members) >= 2 or group in lists_asked)
             composed += (whole_list(catalogue, group, members) if whole
                          else under_lead_in(catalogue, group, members)) or [quote]
     if composed and all(authority(quote.passage) > 1 for quote in composed):
-        composed = binding_behind(catalogue, composed) + composed
+        composed = binding_behind(catalogue, composed, whole_lists) + composed
     unique: dict[tuple[str, str], Quote] = {}
     for quote in composed:
         unique.setdefault((quote.passage.passage_id, quote.text), quote)
@@ -158,9 +160,10 @@ def under_lead_in(catalogue: Catalogue, group: tuple[str, str], members: list[Qu
     return lead_in_line(head, points, members) + members
 
 
-def binding_behind(catalogue: Catalogue, quotes: list[Quote]) -> list[Quote]:
+def binding_behind(catalogue: Catalogue, quotes: list[Quote], whole_lists: bool = True) -> list[Quote]:
     """When only guidance or commentary came close to the question, the binding provision it
-    cites (the guidelines on prohibited practices cite Article 5), quoted first: a list whole."""
+    cites (the guidelines on prohibited practices cite Article 5), quoted first: a list whole
+    (unless `whole_lists` is off: then the provision's opening words)."""
     targets: list[str] = []
     for quote in quotes:
         for reference in catalogue.facts.refers_to(quote.passage.passage_id):
@@ -168,7 +171,7 @@ def binding_behind(catalogue: Catalogue, quotes: list[Quote]) -> list[Quote]:
                 targets.append(reference.target_passage_id)
     found = catalogue.passages_by_id(targets)
     binding = [found[pid] for pid in targets if pid in found and authority(found[pid]) == 0]
-    for passage in binding:
+    for passage in binding if whole_lists else []:
         listed = whole_list(catalogue, (passage.doc_id, passage.locator), [])
         if listed:
             return listed

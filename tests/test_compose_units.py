@@ -62,6 +62,19 @@ def test_a_point_whose_lead_in_was_asked_for_brings_the_whole_list(catalogue, ac
     assert emotions.text.endswith("for medical or safety reasons;")  # a short point whole, its exception too
 
 
+def test_a_question_for_a_date_or_a_verdict_gets_the_quoted_points_not_the_list(catalogue, acts):
+    """"When do the obligations of providers of high-risk AI systems apply?" comes close to Article
+    16's lead-in; its twelve points answer what providers must do, not when."""
+    head = passage(acts, "eu-ai-act", "Article 16")
+    point = passage(acts, "eu-ai-act", "Article 16(i)")
+    asked = frozenset({("eu-ai-act", "Article 16")})
+    whole = compose_quotes(catalogue, [(head, head.text), (point, point.text)], asked)
+    assert len(whole) == 13  # an open question: the lead-in and points (a)-(l)
+    quotes = compose_quotes(catalogue, [(head, head.text), (point, point.text)], asked, whole_lists=False)
+    assert [q.passage.locator for q in quotes] == ["Article 16", "Article 16(i)"]
+    assert quotes[0].text == "Providers of high-risk AI systems shall:"
+
+
 def test_a_long_list_is_not_quoted_whole(catalogue, acts):
     """Article 3's 68 definitions are a catalogue, not an answer: its lead-in stays as it is."""
     head = passage(acts, "eu-ai-act", "Article 3")
@@ -179,3 +192,15 @@ def test_a_question_about_one_practice_gets_that_point_under_its_lead_in(prohibi
     locators = [c.passage.locator for c in answer.citations]
     assert locators[:2] == ["Article 5(1)", "Article 5(1)(f)"]
     assert "Article 5(1)(a)" not in locators  # one practice asked about, not the list
+
+
+@pytest.mark.slow
+def test_a_date_question_gets_the_date_not_the_whole_list(prohibited_kb):
+    """Asking since when the bans apply comes close to Article 5(1)'s lead-in; the answer is its
+    date, not the eight practices again."""
+    answer = prohibited_kb.ask("From which date do the bans on AI practices apply?", backend="extractive",
+                               as_of="2025-06-01")
+    assert answer.mode == "extractive"
+    points = [c for c in answer.citations if c.passage.locator.startswith("Article 5(1)(")]
+    assert len(points) < 8
+    assert "(applies from 2 February 2025)" in answer.text
