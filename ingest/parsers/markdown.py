@@ -3,6 +3,10 @@
 A document without Markdown headings uses its bold lines as headings ("**Prohibited Uses**"), and
 one cut into numbered clauses like a licence ("2. Additional Commercial Terms") is read the way the
 plain-text parser reads licences: "Section 2", "Section 1(b)(i)".
+
+A heading that opens with a dotted section number ("18.8 Client money", "2.1. Scope") is cited by
+that number, and one whose sub-headings continue its number (a rulebook: "18.8" > "18.8.2") holds
+each of them as its own passage, the way its clauses are cited.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from ingest.parsers import text as plain_text
 from ingest.parsers.clauses import is_numbered
 from ingest.parsers.common import OutlineBuilder, SlugRegistry, clean_lines, collapse, table_blocks
 from kb.errors import ParseError
-from kb.types import Fetched, ParsedDocument
+from kb.types import Fetched, ParsedDocument, Section
 
 NAME = "markdown"
 
@@ -29,6 +33,9 @@ _HTML_START = re.compile(rb"^\s*<(!doctype|html|head|body)[\s>]", re.I)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(---|\.\.\.)[ \t]*(\n|\Z)", re.S)  # YAML metadata of docs sites
 _ALERT = re.compile(r"^\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.I)
 BOLD_HEADING_WORDS = 8  # a bold line this short, in a document without headings, is a heading
+# "1.", "18.8", "2.1.", "3.6A.3", "1.1.1.(1)" followed by a space or the end: a number with at least one dot,
+# so that "## 2024 Releases" keeps its whole text as its locator.
+_SECTION_NUMBER = re.compile(r"^\d+[A-Z]?\.(?:(?:\d+[A-Z]?|\(\w+\))\.?)*(?=\s|$)")
 _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
@@ -59,6 +66,7 @@ def parse(fetched: Fetched) -> ParsedDocument:
     reader = _Reader(bold_headings=not has_headings)
     for node in tree.children:
         reader.read(node)
+    hold_numbered_clauses(reader.outline.root)
     return ParsedDocument(root=reader.outline.root, title=reader.title, parser=NAME)
 
 
@@ -107,7 +115,7 @@ class _Reader:
             return
         if level == 1 and not self.title:
             self.title = text
-        self.outline.heading(level, text, anchor or self.slugs.slug(text))
+        self.outline.heading(level, text, anchor or self.slugs.slug(text), locator=section_number(text))
 
     def html_block(self, markup: str) -> None:
         """Embedded HTML: its text and headings, images and badges dropped, link text kept."""
@@ -119,6 +127,30 @@ class _Reader:
                 self.heading(event[1], event[2], event[3])
             else:
                 self.outline.block(event[1])
+
+
+def section_number(heading: str) -> str:
+    """The dotted section number a heading opens with ("18.8" of "18.8 Client money"), else ""."""
+    match = _SECTION_NUMBER.match(heading)
+    return match[0] if match else ""
+
+
+def continues_number(locator: str, parent: str) -> bool:
+    """Whether a locator continues its parent's number: "18.8.2" after "18.8", "1.1" after "1.",
+    "Part 2.4." after "Part 2", "3.2.Guidance" after "3.2" (not "10" after "1", nor "Install
+    from pip" after "Install")."""
+    if not any(char.isdigit() for char in parent) or locator == parent or not locator.startswith(parent):
+        return False
+    return parent[-1] in ".)" or locator[len(parent):].lstrip()[:1] in (".", "(")
+
+
+def hold_numbered_clauses(node: Section) -> None:
+    """Make a heading whose sub-headings continue its number a container, so that each numbered
+    clause stays its own passage instead of being merged into its parent's."""
+    for child in node.children:
+        hold_numbered_clauses(child)
+        if node.kind == "heading" and child.kind == "heading" and continues_number(child.locator, node.locator):
+            node.container = True
 
 
 def inline_text(node: SyntaxTreeNode) -> str:
