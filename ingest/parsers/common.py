@@ -141,12 +141,11 @@ class OutlineBuilder:
         self._intro_locator = intro_locator
         self._container_headings = container_headings
 
-    def heading(self, level: int, text: str, anchor: str = "", locator: str = "") -> None:
-        """Open a heading node at `level` (1 = top), closing deeper or equal open headings; it is
-        cited as `locator`, or as its text when none is given."""
+    def heading(self, level: int, text: str, anchor: str = "") -> None:
+        """Open a heading node at `level` (1 = top), closing deeper or equal open headings."""
         while self._stack[-1][0] >= level:
             self._stack.pop()
-        node = Section(kind="heading", locator=locator or text, heading=text, anchor=anchor,
+        node = Section(kind="heading", locator=text, heading=text, anchor=anchor,
                        container=self._container_headings)
         self._stack[-1][1].children.append(node)
         self._stack.append((level, node))

@@ -4,9 +4,8 @@ A document without Markdown headings uses its bold lines as headings ("**Prohibi
 one cut into numbered clauses like a licence ("2. Additional Commercial Terms") is read the way the
 plain-text parser reads licences: "Section 2", "Section 1(b)(i)".
 
-A heading that opens with a dotted section number ("18.8 Client money", "2.1. Scope") is cited by
-that number, and one whose sub-headings continue its number (a rulebook: "18.8" > "18.8.2") holds
-each of them as its own passage, the way its clauses are cited.
+A rulebook, whose numbered headings nest ("18.8 Client money" > "18.8.2"), is cited clause by clause:
+"18.8", "18.8.2", each clause its own passage; a README's "## 1. Introduction" keeps its whole text.
 """
 
 from __future__ import annotations
@@ -66,7 +65,7 @@ def parse(fetched: Fetched) -> ParsedDocument:
     reader = _Reader(bold_headings=not has_headings)
     for node in tree.children:
         reader.read(node)
-    hold_numbered_clauses(reader.outline.root)
+    read_numbered_clauses(reader.outline.root)
     return ParsedDocument(root=reader.outline.root, title=reader.title, parser=NAME)
 
 
@@ -115,7 +114,7 @@ class _Reader:
             return
         if level == 1 and not self.title:
             self.title = text
-        self.outline.heading(level, text, anchor or self.slugs.slug(text), locator=section_number(text))
+        self.outline.heading(level, text, anchor or self.slugs.slug(text))
 
     def html_block(self, markup: str) -> None:
         """Embedded HTML: its text and headings, images and badges dropped, link text kept."""
@@ -144,12 +143,19 @@ def continues_number(locator: str, parent: str) -> bool:
     return parent[-1] in ".)" or locator[len(parent):].lstrip()[:1] in (".", "(")
 
 
-def hold_numbered_clauses(node: Section) -> None:
-    """Make a heading whose sub-headings continue its number a container, so that each numbered
-    clause stays its own passage instead of being merged into its parent's."""
-    for child in node.children:
-        hold_numbered_clauses(child)
-        if node.kind == "heading" and child.kind == "heading" and continues_number(child.locator, node.locator):
+def read_numbered_clauses(root: Section) -> None:
+    """Cite a rulebook clause by clause: in a document whose numbered headings nest ("18.8" >
+    "18.8.2"), each numbered heading is cited by its number ("18.8", not "18.8 Client money"); in
+    any document, a heading whose sub-headings continue its number holds them as passages of their
+    own instead of being one passage with them."""
+    headings = [node for node in root.walk() if node.kind == "heading"]
+    pairs = [(node, child) for node in headings for child in node.children if child.kind == "heading"]
+    if any((number := section_number(node.heading))
+           and continues_number(section_number(child.heading) or child.heading, number) for node, child in pairs):
+        for node in headings:
+            node.locator = section_number(node.heading) or node.locator
+    for node, child in pairs:
+        if continues_number(child.locator, node.locator):
             node.container = True
 
 
