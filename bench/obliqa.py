@@ -5,8 +5,7 @@
                            [--base DATA_DIR] [--embeddings-from EARLIER_HOME]
 
 1. Each of the benchmark's 40 documents (a list of numbered passages) becomes the Markdown file a
-   user would add: one heading per clause number, nested by clause depth ("## 18.8 Client money",
-   "### 18.8.2"), so that its locators read "18.8.2" and a clause's heading path its section titles.
+   user would add: one heading per clause number ("## 18.8.2"), so that its locators read "18.8.2".
    The files are written to a work folder beside the data directory, never into the repository.
 2. They are added to a fresh data directory through the product's own add path (`kb add`), timed,
    and the raw encoder time on a sample of the same texts is measured for the ratio.
@@ -50,7 +49,6 @@ from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.parsers.markdown import continues_number, section_number
 from kb.api import KnowledgeBase, load_embedder
 from kb.config import Settings, load_settings
 from kb.embedding import Embedder
@@ -63,7 +61,6 @@ from kb.verify import clause_texts
 DEFAULT_OBLIQA = Path(__file__).resolve().parent.parent.parent / "shared" / "obliqa"
 DEFAULT_HOME = Path(tempfile.gettempdir()) / "policy-kb-obliqa"
 DEPTH = 10
-TITLE_WORDS = 12  # a passage this short, with clauses under it, is their section's title
 RANKING_DEPTH = 50  # candidates read from each ranking alone, before one hit per place is kept
 ENCODER_SAMPLE = 0.05  # share of the ingested texts encoded again to time the raw encoder
 MARKER = "obliqa-bench.txt"  # a data directory this benchmark made, and may rebuild
@@ -95,47 +92,16 @@ def escape_heading(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#!|~])", r"\\\1", same_place(text))
 
 
-def title_of(passages: list[dict], index: int) -> str:
-    """A passage's text when it is only the title of the clauses under it ("18.8" "Client money",
-    "1." "INTRODUCTION") and its heading can carry it while still being cited by the clause number;
-    else ""."""
-    passage, number = passages[index], same_place(passages[index]["PassageID"])
-    text = same_place(passage["Passage"])
-    following = same_place(passages[index + 1]["PassageID"]) if index + 1 < len(passages) else ""
-    if ("\n" in passage["Passage"].strip() or not text or len(text.split()) > TITLE_WORDS
-            or not continues_number(following, number)):
-        return ""
-    return text if section_number(f"{number} {text}") == number else ""
-
-
-def heading_depths(passages: list[dict]) -> list[int]:
-    """Each passage's depth in the document's clause tree (1 for "18", 2 for "18.8", 3 for
-    "18.8.2"): one more than the nearest open clause whose number its own continues."""
-    depths, open_numbers = [], []
-    for passage in passages:
-        number = same_place(passage["PassageID"])
-        while open_numbers and not continues_number(number, open_numbers[-1]):
-            open_numbers.pop()
-        open_numbers.append(number)
-        depths.append(len(open_numbers))
-    return depths
-
-
 def markdown_file(passages: list[dict]) -> str:
-    """One document as Markdown, read like a rulebook: each passage under a heading that is its
-    clause number, nested by clause depth ("# 18", "## 18.8 Client money", "### 18.8.2"), a
-    title-only passage written as its heading's title.
+    """One document as Markdown: each passage under a level-2 heading that is its clause number.
 
-    Markdown has six heading levels: deeper clauses get "######" and keep their number. A heading
-    whose sub-headings continue its number holds them as their own passages (the Markdown
-    reader's rule), so that each benchmark passage stays one place.
+    Every clause is a heading of the same level, so that each benchmark passage stays one place
+    (a clause's sub-clauses are their own passages in the benchmark, not part of it).
     """
     parts = []
-    for index, (passage, depth) in enumerate(zip(passages, heading_depths(passages), strict=True)):
-        title = title_of(passages, index)
-        heading = escape_heading(passage["PassageID"]) + (f" {escape_heading(title)}" if title else "")
-        parts.append(f"{'#' * min(depth, 6)} {heading}\n")
-        text = "" if title else "\n".join(escape_line(line) for line in passage["Passage"].split("\n")).strip()
+    for passage in passages:
+        parts.append(f"## {escape_heading(passage['PassageID'])}\n")
+        text = "\n".join(escape_line(line) for line in passage["Passage"].split("\n")).strip()
         if text:
             parts.append(text + "\n")
     return "\n".join(parts)

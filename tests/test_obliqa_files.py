@@ -19,7 +19,7 @@ sys.modules[_spec.name] = obliqa  # its dataclasses look their module up
 _spec.loader.exec_module(obliqa)
 
 # Shaped like the benchmark's documents (a chapter, a titled section, clauses, guidance, a clause
-# nested deeper than Markdown's six heading levels), with our own words.
+# nested deeper than Markdown's six heading levels, text that looks like Markdown), our own words.
 PASSAGES = [{"PassageID": number, "Passage": text} for number, text in [
     ("4.", "SYSTEMS AND CONTROLS"),
     ("4.2", "Record keeping"),
@@ -49,19 +49,5 @@ def passages_of(text: str):
 
 def test_every_clause_with_text_is_one_passage_cited_by_its_number():
     passages = passages_of(obliqa.markdown_file(PASSAGES))
-    with_text = [passage["PassageID"] for index, passage in enumerate(PASSAGES)
-                 if passage["Passage"] and not obliqa.title_of(PASSAGES, index)]
-    assert [p.locator for p in passages] == with_text
-    assert "# Records kept abroad" in passages[1].text  # passage text is never read as a heading
-
-
-def test_headings_nest_by_clause_depth_and_carry_section_titles():
-    text = obliqa.markdown_file(PASSAGES)
-    assert "# 4. SYSTEMS AND CONTROLS\n" in text and "\n## 4.2 Record keeping\n" in text
-    assert "\n###### 4.2.1.Guidance.1.(a).(i)\n" in text  # the seventh level stays at six, number kept
-    passages = {p.locator: p for p in passages_of(text)}
-    assert passages["4.2.1.(1)"].heading_path == ["4. SYSTEMS AND CONTROLS", "4.2 Record keeping", "4.2.1",
-                                                  "4.2.1.(1)"]
-    assert passages["4.3"].heading_path == ["4. SYSTEMS AND CONTROLS", "4.3"]
-    # a title the heading cannot carry (its number is not a dotted section number) stays text
-    assert passages["Part 5"].text == "Transitional"
+    assert [p.locator for p in passages] == [passage["PassageID"] for passage in PASSAGES if passage["Passage"]]
+    assert passages[3].text.startswith("# Records kept abroad")  # passage text is never read as a heading
