@@ -6,10 +6,12 @@ import re
 
 import pytest
 
+from ingest.chunk import chunk
 from ingest.parse import detect_parser, parse
 from ingest.parsers import markdown
 from ingest.parsers.common import SlugRegistry, github_slug
 from kb.errors import ParseError
+from kb.types import Source
 from tests.conftest import FIXTURES, corpus_document, fetched_from_file, make_fetched
 
 RAW_TAG = re.compile(r"</?(div|img|a|p|br|hr|b|table|tr|td|th|sup|picture|source|h\d)\b[^>]*>", re.I)
@@ -198,3 +200,51 @@ def test_numbered_lists_under_headings_stay_lists():
     document = parse(make_fetched(body, content_type="text/markdown"))
     assert [loc for loc, _ in headings(document)] == ["Setup", "Notes"]
     assert not any(n.locator.startswith("Section") for n in document.root.walk())
+
+
+# --- rulebooks: numbered headings that nest ----------------------------------------------------
+
+RULEBOOK = b"""# 18. Conduct of Business
+
+## 18.8 Client money
+
+### 18.8.1
+
+A firm must hold client money in a client account.
+
+### 18.8.2
+
+Client money must be kept apart from the firm's own money.
+
+#### 18.8.2.(a)
+
+Unless the client agreed otherwise in writing.
+"""
+
+
+def test_a_rulebook_is_cited_clause_by_clause_under_its_section_titles(embedder):
+    document = parse(make_fetched(RULEBOOK, content_type="text/markdown"))
+    assert [locator for locator, _ in headings(document)] == ["18.", "18.8", "18.8.1", "18.8.2", "18.8.2.(a)"]
+    passages = chunk(document, Source(id="rules", title="Rules", canonical_url=""), embedder.count_tokens, 200)
+    # each clause its own passage, although the whole section would fit one
+    assert [(p.locator, p.heading_path[:2]) for p in passages] == [
+        (locator, ["18. Conduct of Business", "18.8 Client money"])
+        for locator in ("18.8.1", "18.8.2", "18.8.2.(a)")]
+    assert passages[1].text == "Client money must be kept apart from the firm's own money."
+
+
+def test_numbered_headings_that_do_not_nest_keep_their_text_and_their_sections_whole(embedder):
+    body = b"# Guide\n\n## 1. Install\n\nRun pip.\n\n### From source\n\nClone it.\n\n## 2. Use\n\nCall it.\n"
+    document = parse(make_fetched(body, content_type="text/markdown"))
+    assert [locator for locator, _ in headings(document)] == ["Guide", "1. Install", "From source", "2. Use"]
+    passages = chunk(document, Source(id="guide", title="Guide", canonical_url=""), embedder.count_tokens, 200)
+    assert [p.locator for p in passages] == ["Guide"]  # a short guide is one passage, as before
+
+
+def test_section_numbers_and_their_continuation():
+    assert [markdown.section_number(text) for text in ("18.8 Client money", "2.1. Scope", "1.1.1.(1)",
+                                                        "3.6A.3 Money", "2024 Releases", "3.2.Guidance")] == [
+        "18.8", "2.1.", "1.1.1.(1)", "3.6A.3", "", ""]
+    assert markdown.continues_number("18.8.2", "18.8") and markdown.continues_number("1.1", "1.")
+    assert markdown.continues_number("Part 2.4.", "Part 2") and markdown.continues_number("3.2.Guidance", "3.2")
+    assert not markdown.continues_number("10", "1") and not markdown.continues_number("Install from pip", "Install")

@@ -3,6 +3,9 @@
 A document without Markdown headings uses its bold lines as headings ("**Prohibited Uses**"), and
 one cut into numbered clauses like a licence ("2. Additional Commercial Terms") is read the way the
 plain-text parser reads licences: "Section 2", "Section 1(b)(i)".
+
+A rulebook, whose numbered headings nest ("18.8 Client money" > "18.8.2"), is cited clause by clause:
+"18.8", "18.8.2", each clause its own passage; a README's "## 1. Introduction" keeps its whole text.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from ingest.parsers import text as plain_text
 from ingest.parsers.clauses import is_numbered
 from ingest.parsers.common import OutlineBuilder, SlugRegistry, clean_lines, collapse, table_blocks
 from kb.errors import ParseError
-from kb.types import Fetched, ParsedDocument
+from kb.types import Fetched, ParsedDocument, Section
 
 NAME = "markdown"
 
@@ -29,6 +32,9 @@ _HTML_START = re.compile(rb"^\s*<(!doctype|html|head|body)[\s>]", re.I)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(---|\.\.\.)[ \t]*(\n|\Z)", re.S)  # YAML metadata of docs sites
 _ALERT = re.compile(r"^\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.I)
 BOLD_HEADING_WORDS = 8  # a bold line this short, in a document without headings, is a heading
+# "1.", "18.8", "2.1.", "3.6A.3", "1.1.1.(1)" followed by a space or the end: a number with at least one dot,
+# so that "## 2024 Releases" keeps its whole text as its locator.
+_SECTION_NUMBER = re.compile(r"^\d+[A-Z]?\.(?:(?:\d+[A-Z]?|\(\w+\))\.?)*(?=\s|$)")
 _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
@@ -59,6 +65,7 @@ def parse(fetched: Fetched) -> ParsedDocument:
     reader = _Reader(bold_headings=not has_headings)
     for node in tree.children:
         reader.read(node)
+    read_numbered_clauses(reader.outline.root)
     return ParsedDocument(root=reader.outline.root, title=reader.title, parser=NAME)
 
 
@@ -119,6 +126,37 @@ class _Reader:
                 self.heading(event[1], event[2], event[3])
             else:
                 self.outline.block(event[1])
+
+
+def section_number(heading: str) -> str:
+    """The dotted section number a heading opens with ("18.8" of "18.8 Client money"), else ""."""
+    match = _SECTION_NUMBER.match(heading)
+    return match[0] if match else ""
+
+
+def continues_number(locator: str, parent: str) -> bool:
+    """Whether a locator continues its parent's number: "18.8.2" after "18.8", "1.1" after "1.",
+    "Part 2.4." after "Part 2", "3.2.Guidance" after "3.2" (not "10" after "1", nor "Install
+    from pip" after "Install")."""
+    if not any(char.isdigit() for char in parent) or locator == parent or not locator.startswith(parent):
+        return False
+    return parent[-1] in ".)" or locator[len(parent):].lstrip()[:1] in (".", "(")
+
+
+def read_numbered_clauses(root: Section) -> None:
+    """Cite a rulebook clause by clause: in a document whose numbered headings nest ("18.8" >
+    "18.8.2"), each numbered heading is cited by its number ("18.8", not "18.8 Client money"); in
+    any document, a heading whose sub-headings continue its number holds them as passages of their
+    own instead of being one passage with them."""
+    headings = [node for node in root.walk() if node.kind == "heading"]
+    pairs = [(node, child) for node in headings for child in node.children if child.kind == "heading"]
+    if any((number := section_number(node.heading))
+           and continues_number(section_number(child.heading) or child.heading, number) for node, child in pairs):
+        for node in headings:
+            node.locator = section_number(node.heading) or node.locator
+    for node, child in pairs:
+        if continues_number(child.locator, node.locator):
+            node.container = True
 
 
 def inline_text(node: SyntaxTreeNode) -> str:
