@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -129,6 +130,12 @@ def _answer(store, embedder, question, backend, model, k, filters, as_of) -> Gen
     missing = names_not_in(names, results.hits[:settings.answer_passages])
     if missing and not results.references:
         yield from _abstain(answer, results.hits, f"none of the nearest passages mentions {', '.join(missing)}")
+        return _finish(answer, started)
+    passing = names_in_passing(names, results.hits[:settings.answer_passages], question, embedder,
+                               settings.name_mention_similarity)
+    if passing and not results.references:
+        yield from _abstain(answer, results.hits,
+                            f"the nearest passages mention {', '.join(passing)} only in passing")
         return _finish(answer, started)
 
     verify_started = time.perf_counter()
@@ -334,6 +341,43 @@ def names_not_in(names: list[str], hits: list[Hit]) -> list[str]:
     return [name for name in dict.fromkeys(names)
             if not (re.search(rf"\b{re.escape(name)}s?\b", said) if name.isupper()  # GPU: GPUs
                     else name.casefold() in folded)]
+
+
+def names_in_passing(names: list[str], hits: list[Hit], question: str, embedder: Embedder,
+                     threshold: float) -> list[str]:
+    """The names of a question that the passages mention only in sentences far from it.
+
+    "What are China's interim measures for generative AI?" finds a plan that says "China has
+    rapidly built out their grid": the name is there, the subject is not. A passage whose title,
+    headings or jurisdiction carry the name is about it, wherever its sentences say it.
+    """
+    far = []
+    question_vector: np.ndarray | None = None
+    for name in dict.fromkeys(names):
+        sentences: list[str] = []
+        for hit in hits:
+            if names_not_in([name], [hit]):
+                continue
+            said = [sentence for sentence in split_sentences(hit.passage.text)
+                    if not names_not_in([name], [_text_only(hit, sentence)])]
+            if not said:  # the title, headings or jurisdiction carry it
+                sentences = []
+                break
+            sentences += said
+        if not sentences:
+            continue
+        if question_vector is None:
+            question_vector = np.asarray(embedder.embed_query(question), dtype=np.float32)
+        similarity = float((np.asarray(embedder.embed(sentences), dtype=np.float32) @ question_vector).max())
+        if similarity < threshold:
+            far.append(name)
+    return far
+
+
+def _text_only(hit: Hit, text: str) -> Hit:
+    """The hit with only `text` and none of its document's names, to ask whether `text` says a name."""
+    passage = replace(hit.passage, text=text, title="", heading_path=[], metadata={})
+    return replace(hit, passage=passage)
 
 
 def _abstain(answer: Answer, hits: list[Hit], why: str) -> Iterator[str]:

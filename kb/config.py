@@ -178,6 +178,10 @@ class Settings(BaseSettings):
     support_similarity: float = Field(
         default=0.6, ge=-1, le=1,
         description="Meaning similarity a sentence must reach with a sentence of its cited passage.")
+    name_mention_similarity: float = Field(
+        default=0.3, ge=-1, le=1,
+        description="A name the question uses (\"China\") that the nearest passages say only in sentences "
+                    "less similar to the question than this is mentioned in passing: the answer abstains.")
 
     @field_validator("home", "sources_file", "mirror", mode="after")
     @classmethod

@@ -192,3 +192,47 @@ def test_an_injected_passage_changes_neither_claims_nor_citations(injected_home,
     assert all("never" not in c["quote"] and "Ignore" not in c["quote"] for c in answer["citations"])
     assert_every_sentence_cites_a_supporting_passage(answer, injected_home)
     assert any("250 grams" in c["quote"] for c in answer["citations"])
+
+
+ENERGY_PLAN = """# Grid and chips plan
+
+## Energy
+
+Our factories need far more electricity than the grid delivers today. Power demand has grown for a decade,
+while Ruritania has rapidly built out its national grid. We will build new power plants and transmission lines.
+
+## Chatbots
+
+Providers of generative AI chatbots must tell people that they are talking to a machine, and label the
+images and texts their systems generate.
+
+## Export controls
+
+Advanced chips and the machines that make them may only be exported under licence, and exporters must check
+who will finally use them.
+"""
+
+
+@pytest.fixture(scope="module")
+def plan_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("plan")
+    source = home / "grid-plan.md"
+    source.write_text(ENERGY_PLAN, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KB_HOME", str(home))
+        result = kb("add", str(source), "--id", "grid-plan", "--title", "Grid and chips plan")
+        assert result.exit_code == 0, result.output
+    return home
+
+
+def test_a_name_said_only_in_passing_makes_the_answer_abstain(plan_home, monkeypatch):
+    monkeypatch.setenv("KB_HOME", str(plan_home))
+    # The plan names Ruritania once, about its grid: its own rules on chatbots say nothing of Ruritania's.
+    answer = ask_json("What rules has Ruritania adopted for generative AI chatbots and their providers?",
+                      "--backend", "extractive")
+    assert answer["mode"] == "abstained"
+    assert "mention Ruritania only in passing" in answer["answer"]
+    # Asked about what the plan does say of Ruritania, it answers from that sentence.
+    answer = ask_json("Has Ruritania been building out its national electricity grid?", "--backend", "extractive")
+    assert answer["mode"] == "extractive"
+    assert any("Ruritania has rapidly built out" in c["quote"] for c in answer["citations"])
