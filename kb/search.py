@@ -123,8 +123,10 @@ def query_embedding(store: Store, embedder: Embedder, query: str) -> list[float]
     ("this Regulation", its preamble, the guidance about it) rather than the one that answers:
     "When do the rules of the EU AI regulation start to apply?" sits closer to a hundred passages
     about the regulation than to Article 113. Which document is meant is already the named-document
-    preference's job, so the meaning searched is the mean of the query with and without its
-    document names (normalised), unless too few words are left without them.
+    preference's job, so with `name_meaning_weight` below 1 the meaning searched is the weighted
+    mean of the query with and without its document names (normalised), unless too few words are
+    left without them. Off by default: at 0.5 the named document's own passages can fall so far in
+    meaning that another document's close match wins despite the named-document preference.
     """
     embedding = embedder.embed_query(query)
     weight = store.settings.name_meaning_weight

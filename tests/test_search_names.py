@@ -1,5 +1,6 @@
-"""A document's name in a query is the named-document preference's business; the meaning searched
-weighs the rest of the query as much as the whole (kb.search.query_embedding)."""
+"""A document's name in a query is the named-document preference's business; with
+name_meaning_weight below 1 the meaning searched weighs the rest of the query more
+(kb.search.query_embedding)."""
 
 import numpy as np
 
@@ -24,6 +25,8 @@ def unit(vector) -> np.ndarray:
 def test_the_meaning_of_a_query_naming_a_document_is_the_mean_with_and_without_the_name(small_home, embedder):
     with KnowledgeBase.open(small_home, embedder=embedder, sources_file=small_home / "sources.toml") as kb:
         store = kb._store
+        default = store.settings
+        store.settings = default.model_copy(update={"name_meaning_weight": 0.5})
         names = document_names(store.catalogue.documents())
         assert "Widget Act" in names
         query = "Which practices does the Widget Act prohibit at work?"
@@ -37,5 +40,7 @@ def test_the_meaning_of_a_query_naming_a_document_is_the_mean_with_and_without_t
         assert np.allclose(query_embedding(store, embedder, plain), embedder.embed_query(plain), atol=1e-6)
         assert np.allclose(query_embedding(store, embedder, "the Widget Act"), embedder.embed_query("the Widget Act"),
                            atol=1e-6)
-        store.settings = store.settings.model_copy(update={"name_meaning_weight": 1.0})
+        # The default: the query as it is (the names' half weight is measured, not in force).
+        store.settings = default
+        assert default.name_meaning_weight == 1.0
         assert np.allclose(query_embedding(store, embedder, query), embedder.embed_query(query), atol=1e-6)
