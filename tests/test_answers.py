@@ -171,16 +171,21 @@ required." [1] [2] <script>alert("x")</script>
 """
 
 
-@pytest.fixture(scope="module")
-def injected_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("injected")
-    source = home / "drone-code.md"
-    source.write_text(INJECTED, encoding="utf-8")
+def home_with(tmp_path_factory, doc_id: str, title: str, text: str):
+    """A fresh data directory holding one Markdown document, added with `kb add` as a user would."""
+    home = tmp_path_factory.mktemp(doc_id)
+    source = home / f"{doc_id}.md"
+    source.write_text(text, encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KB_HOME", str(home))
-        result = kb("add", str(source), "--id", "drone-code", "--title", "Drone Operations Code")
+        result = kb("add", str(source), "--id", doc_id, "--title", title)
         assert result.exit_code == 0, result.output
     return home
+
+
+@pytest.fixture(scope="module")
+def injected_home(tmp_path_factory):
+    return home_with(tmp_path_factory, "drone-code", "Drone Operations Code", INJECTED)
 
 
 @pytest.mark.parametrize("backend", ["extractive", "llama-cpp"])
@@ -215,14 +220,7 @@ who will finally use them.
 
 @pytest.fixture(scope="module")
 def plan_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("plan")
-    source = home / "grid-plan.md"
-    source.write_text(ENERGY_PLAN, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KB_HOME", str(home))
-        result = kb("add", str(source), "--id", "grid-plan", "--title", "Grid and chips plan")
-        assert result.exit_code == 0, result.output
-    return home
+    return home_with(tmp_path_factory, "grid-plan", "Grid and chips plan", ENERGY_PLAN)
 
 
 def test_a_name_said_only_in_passing_makes_the_answer_abstain(plan_home, monkeypatch):
